@@ -1,0 +1,5 @@
+"""`python -m cmo_agent` runs the command line."""
+
+from cmo_agent.cli import main
+
+main()

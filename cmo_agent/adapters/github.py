@@ -1,0 +1,178 @@
+"""The GitHub adapter: PyGithub pointed at GITHUB_API_URL, with every HTTP request counted.
+
+Nodes use `GitHubGateway`; each worker thread gets its own PyGithub client because a client's
+connection object is not safe to share between threads.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+from urllib.parse import urlsplit
+
+from github import Auth, Github, GithubException, UnknownObjectException
+from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester
+
+from cmo_agent.core.config import Settings
+
+__all__ = ["GitHubGateway", "GithubException", "ProfileMissing", "RequestMeter", "metered"]
+
+
+class ProfileMissing(LookupError):
+    """The GitHub account no longer exists (404)."""
+
+
+_ENDPOINT_PATTERNS = [
+    (re.compile(r"^/users/[^/]+$"), "/users/{login}"),
+    (re.compile(r"^/repos/[^/]+/[^/]+$"), "/repos/{owner}/{repo}"),
+    (re.compile(r"^/repos/[^/]+/[^/]+/([a-z_]+)$"), r"/repos/{owner}/{repo}/\1"),
+]
+
+
+def endpoint_of(url: str) -> str:
+    """The endpoint template of a request path, for per-endpoint counters."""
+    path = urlsplit(url).path
+    for pattern, template in _ENDPOINT_PATTERNS:
+        if pattern.match(path):
+            return pattern.sub(template, path)
+    return path
+
+
+class RequestMeter:
+    """Counts HTTP requests as they are sent, in total and per endpoint (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.total = 0
+        self.by_endpoint: Counter[str] = Counter()
+
+    def record(self, url: str) -> None:
+        with self._lock:
+            self.total += 1
+            self.by_endpoint[endpoint_of(url)] += 1
+
+    def counters(self) -> dict[str, int]:
+        """Counter increments for RunState: the total and one `github_requests:ENDPOINT` per endpoint."""
+        with self._lock:
+            out = {"github_api_calls": self.total}
+            out.update({f"github_requests:{ep}": n for ep, n in self.by_endpoint.items()})
+        return out
+
+
+_current_meter: ContextVar[RequestMeter | None] = ContextVar("cmo_github_meter", default=None)
+
+
+@contextmanager
+def metered(meter: RequestMeter) -> Iterator[RequestMeter]:
+    """Count the GitHub requests made in this context (and in contexts copied from it)."""
+    token = _current_meter.set(meter)
+    try:
+        yield meter
+    finally:
+        _current_meter.reset(token)
+
+
+class _MeteredHTTP(HTTPRequestsConnectionClass):
+    def getresponse(self) -> Any:
+        if (meter := _current_meter.get()) is not None:
+            meter.record(self.url)
+        return super().getresponse()
+
+
+class _MeteredHTTPS(HTTPSRequestsConnectionClass):
+    def getresponse(self) -> Any:
+        if (meter := _current_meter.get()) is not None:
+            meter.record(self.url)
+        return super().getresponse()
+
+
+Requester.injectConnectionClasses(_MeteredHTTP, _MeteredHTTPS)
+# injectConnectionClasses also turns off connection reuse (it is meant for test doubles); keep
+# keep-alive, which matters for TLS to github.com.
+setattr(Requester, "_Requester__persist", True)  # noqa: B010
+
+
+class GitHubGateway:
+    """GitHub reads the pipeline needs, returned as plain dicts for RunState."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._local = threading.local()
+
+    def _client(self) -> Github:
+        client: Github | None = getattr(self._local, "client", None)
+        if client is None:
+            token = self._settings.github_token
+            client = Github(
+                auth=Auth.Token(token.get_secret_value()) if token else None,
+                base_url=self._settings.github_api_url.rstrip("/"),
+                per_page=100,
+                timeout=30,
+                # Retries and rate-limit waits belong to this adapter, so each attempt is counted.
+                retry=None,
+                seconds_between_requests=self._settings.github_min_interval or None,
+                seconds_between_writes=None,
+            )
+            self._local.client = client
+        return client
+
+    def search_repositories(self, query: str, limit: int) -> Iterator[dict[str, Any]]:
+        """Repositories matching `query`, most starred first; the caller stops iterating when satisfied."""
+        for repo in self._client().search_repositories(query, sort="stars", order="desc"):
+            yield {
+                "full_name": repo.full_name,
+                "html_url": repo.html_url,
+                "description": repo.description or "",
+                "topics": list(repo.topics or []),
+                "language": repo.language,
+                "stars": repo.stargazers_count,
+                "archived": bool(repo.archived),
+                "fork": bool(repo.fork),
+                "pushed_at": repo.pushed_at.isoformat() if repo.pushed_at else None,
+            }
+
+    def contributors(self, full_name: str) -> list[dict[str, Any]]:
+        """Every contributor account of a repository (all pages), with type and contribution count."""
+        repo = self._client().get_repo(full_name, lazy=True)
+        return [
+            {"login": user.login, "type": user.type, "contributions": user.contributions}
+            for user in repo.get_contributors()
+        ]
+
+    def profile(self, login: str) -> dict[str, Any]:
+        """The public profile of `login`; raises ProfileMissing when the account is gone."""
+        try:
+            user = self._client().get_user(login)
+        except UnknownObjectException as exc:
+            raise ProfileMissing(f"GitHub user {login!r} not found") from exc
+        return {
+            "login": user.login,
+            "name": user.name,
+            "company": user.company,
+            "blog": user.blog,
+            "location": user.location,
+            "email": user.email,
+            "bio": user.bio,
+            "type": user.type,
+            "followers": user.followers,
+            "public_repos": user.public_repos,
+            "html_url": user.html_url,
+            "api_url": f"/users/{user.login}",
+            "created_at": user.created_at.isoformat() if user.created_at else None,
+            "updated_at": user.updated_at.isoformat() if user.updated_at else None,
+        }
+
+    def commit_addresses(self, full_name: str, login: str) -> list[dict[str, Any]]:
+        """Author addresses on the first page of `login`'s commits to a repository, newest first."""
+        repo = self._client().get_repo(full_name, lazy=True)
+        found = []
+        for commit in repo.get_commits(author=login).get_page(0):
+            author = commit.commit.author
+            if author is not None and author.email:
+                found.append({"email": author.email, "sha": commit.sha, "url": commit.html_url})
+        return found

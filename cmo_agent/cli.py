@@ -1,0 +1,300 @@
+"""The `cmo-agent` command line. Heavy libraries load inside commands so `--help` answers at once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from cmo_agent.core.config import Settings
+    from cmo_agent.runner import RunOutcome
+
+app = typer.Typer(
+    name="cmo-agent",
+    help="Outbound campaigns from a plain-language goal, on a resumable LangGraph.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_CODES = {"done": 0, "failed": 1, "paused": 3, "awaiting_approval": 3}
+JobArg = Annotated[str, typer.Argument(help="The job id that `run` printed.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    from pydantic import ValidationError
+
+    from cmo_agent.core.config import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        _fail(f"configuration: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+
+
+def _guarded(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call `fn`, turning the project's input errors into one line and exit code 2."""
+    from cmo_agent.core.errors import ConfigError, JobNotFound
+
+    try:
+        return fn(*args, **kwargs)
+    except (ConfigError, JobNotFound) as exc:
+        _fail(str(exc))
+
+
+def _parse_sources(value: str) -> list[str]:
+    from cmo_agent.stages.enrich import EMAIL_SOURCES
+
+    sources = [s.strip() for s in value.split(",") if s.strip()]
+    unknown = [s for s in sources if s not in EMAIL_SOURCES]
+    if not sources or unknown:
+        _fail(f"--email-sources: expected a comma-separated subset of {','.join(EMAIL_SOURCES)}, got {value!r}")
+    return sources
+
+
+@app.command()
+def run(
+    goal: Annotated[str, typer.Argument(help='What to find, e.g. "Find active ML engineers".')],
+    job_id: Annotated[str | None, typer.Option(help="Job id (default: generated).")] = None,
+    query: Annotated[str | None, typer.Option(help="GitHub search query, used as is.")] = None,
+    max_repos: Annotated[int | None, typer.Option(min=1, max=1000, help="Repositories to take (default 10).")] = None,
+    max_leads: Annotated[int | None, typer.Option(min=1, help="Drafts to write at most.")] = None,
+    min_score: Annotated[
+        int | None, typer.Option(min=0, max=100, help="ICP threshold; 0 disables (default 30).")
+    ] = None,
+    email_sources: Annotated[
+        str, typer.Option(help="profile, or profile,commit (commit addresses are flagged).")
+    ] = "profile",
+    deliver: Annotated[str, typer.Option(help="outbox (default) or smtp.")] = "outbox",
+    yes: Annotated[bool, typer.Option("--yes", help="Skip the approval gate of --deliver smtp.")] = False,
+    demo: Annotated[bool, typer.Option("--demo", help="Offline run on the bundled GitHub snapshot.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Start a campaign: prints the job id, shows progress, ends with a summary."""
+    sources = _parse_sources(email_sources)
+    if deliver not in ("outbox", "smtp"):
+        _fail(f"--deliver: expected outbox or smtp, got {deliver!r}")
+    if deliver == "smtp":
+        _fail("--deliver smtp is not available in this release; drafts go to the outbox (omit --deliver)")
+    settings = _settings()
+    from cmo_agent.runner import start_campaign
+
+    params = {
+        "query": query,
+        "max_repos": max_repos,
+        "max_leads": max_leads,
+        "min_score": min_score,
+        "email_sources": sources,
+        "deliver": deliver,
+        "require_approval": deliver == "smtp" and not yes,
+        "demo": demo or None,
+    }
+
+    def announce(new_job_id: str) -> None:
+        if not as_json:
+            typer.echo(f"job {new_job_id}")
+
+    with ProgressDisplay(enabled=not as_json) as on_progress:
+        outcome = _guarded(start_campaign, settings, goal, params, job_id, on_progress, announce)
+    _finish(outcome, settings, as_json)
+
+
+@app.command()
+def resume(job_id: JobArg, as_json: JsonOpt = False) -> None:
+    """Continue a paused, interrupted or crashed job from its last checkpoint."""
+    settings = _settings()
+    from cmo_agent.runner import resume_campaign
+
+    with ProgressDisplay(enabled=not as_json) as on_progress:
+        outcome = _guarded(resume_campaign, settings, job_id, on_progress)
+    _finish(outcome, settings, as_json)
+
+
+@app.command()
+def status(
+    job_id: Annotated[str | None, typer.Argument(help="A job id; all jobs if omitted.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One job's state and counts, or a table of all jobs."""
+    settings = _settings()
+    from rich.console import Console
+    from rich.table import Table
+
+    from cmo_agent.runner import current_state, list_jobs
+    from cmo_agent.stages.report import funnel
+
+    if job_id is None:
+        jobs = _guarded(list_jobs, settings)
+        if as_json:
+            typer.echo(json.dumps([job.as_dict() for job in jobs], indent=2))
+            return
+        table = Table("job", "status", "goal", "created", "updated")
+        for job in jobs:
+            table.add_row(job.job_id, job.shown_status, job.goal, job.created_at, job.updated_at)
+        Console().print(table)
+        return
+    job, values = _guarded(current_state, settings, job_id)
+    info = job.as_dict() | {
+        "funnel": funnel(values),
+        "counters": values.get("counters", {}),
+        "errors": len(values.get("errors", [])),
+    }
+    if as_json:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    typer.echo(f"job {job.job_id}: {job.shown_status}   goal: {job.goal}")
+    typer.echo(f"created {job.created_at}   updated {job.updated_at}" + (f"   error: {job.error}" if job.error else ""))
+    typer.echo("funnel: " + "  ".join(f"{k} {v}" for k, v in info["funnel"].items()))
+    typer.echo(f"github requests {info['counters'].get('github_api_calls', 0)}   errors {info['errors']}")
+
+
+@app.command()
+def history(job_id: JobArg, as_json: JsonOpt = False) -> None:
+    """The job's checkpoints, newest first: id, step, node, time, counts."""
+    settings = _settings()
+    from rich.console import Console
+    from rich.table import Table
+
+    from cmo_agent.runner import checkpoint_history
+
+    rows = _guarded(checkpoint_history, settings, job_id)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("checkpoint", "step", "node", "time", "repos", "candidates", "leads", "to_send", "errors")
+    for row in rows:
+        counts = row["counts"]
+        table.add_row(
+            row["checkpoint_id"],
+            str(row["step"]),
+            row["node"],
+            row["created_at"] or "",
+            *(str(counts[key]) for key in ("repos", "candidates", "leads", "to_send", "errors")),
+        )
+    Console(width=200).print(table)
+
+
+@app.command()
+def export(
+    job_id: JobArg,
+    out: Annotated[
+        Path | None, typer.Option(help="Output file (default $CMO_DATA_DIR/runstate_{job_id}.json).")
+    ] = None,
+) -> None:
+    """Write the job's RunState as JSON."""
+    settings = _settings()
+    from cmo_agent.runner import export_state
+
+    path = _guarded(export_state, settings, job_id, out)
+    typer.echo(str(path))
+
+
+class ProgressDisplay:
+    """Rich progress bars fed by the graph's progress events (on stderr, so stdout stays parseable)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bars: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> Any:
+        if not self.enabled:
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bars = Progress(
+            TextColumn("{task.description:<20}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self._bars.start()
+        return self._update
+
+    def _update(self, event: dict[str, Any]) -> None:
+        stage = str(event.get("stage"))
+        if stage not in self._tasks:
+            self._tasks[stage] = self._bars.add_task(stage, total=None)
+        self._bars.update(
+            self._tasks[stage], completed=event.get("done", 0), total=event.get("total") or None
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bars is not None:
+            self._bars.stop()
+
+
+def _finish(outcome: RunOutcome, settings: Settings, as_json: bool) -> NoReturn:
+    from cmo_agent.stages.report import funnel
+
+    values = outcome.state
+    summary = {
+        "job_id": outcome.job_id,
+        "status": outcome.status,
+        "error": outcome.error,
+        "query": values.get("query"),
+        "funnel": funnel(values),
+        "counters": values.get("counters", {}),
+        "errors": len(values.get("errors", [])),
+        "outbox": values.get("reports", {}).get("summary", {}).get("outbox"),
+    }
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        _print_summary(summary)
+    raise typer.Exit(EXIT_CODES[outcome.status])
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    job_id = summary["job_id"]
+    table = Table(title=f"campaign {job_id}: {summary['status']}", show_header=False)
+    names = {
+        "repos": "repositories",
+        "candidates": "people found",
+        "enriched": "profiles read",
+        "with_address": "with an address",
+        "valid_address": "address passed hygiene",
+        "qualified": "matched the profile",
+        "drafted": "emails drafted",
+        "delivered": "written to outbox",
+    }
+    for key, value in summary["funnel"].items():
+        table.add_row(names.get(key, key), str(value))
+    table.add_row("GitHub requests", str(summary["counters"].get("github_api_calls", 0)))
+    table.add_row("errors recorded", str(summary["errors"]))
+    console.print(table)
+    if summary["query"]:
+        console.print(f"search query: {summary['query']}", highlight=False)
+    if summary["error"]:
+        console.print(f"[red]failed:[/red] {summary['error']}\nfix the cause, then: cmo-agent resume {job_id}")
+    elif summary["status"] != "done":
+        console.print(f"{summary['status']}: continue with `cmo-agent resume {job_id}`")
+    if summary["outbox"]:
+        console.print(f"outbox: {summary['outbox']}", highlight=False)
+    console.print(f"inspect: cmo-agent history {job_id} · cmo-agent export {job_id}", highlight=False)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="cmo-agent")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Settings read from the environment and `.env`, as listed in the contract. Secrets stay SecretStr."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_GITHUB_API_URL = "https://api.github.com"
+
+
+class Settings(BaseSettings):
+    """Every setting the product reads; field names map to the contract's environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(Path("data"), alias="CMO_DATA_DIR", description="Database, outbox, exports.")
+    checkpoint_url: str | None = Field(
+        None, alias="CMO_CHECKPOINT_URL", description="sqlite:///PATH or postgresql://...; SQLite in data_dir if unset."
+    )
+    github_token: SecretStr | None = Field(None, alias="GITHUB_TOKEN", description="GitHub token (optional).")
+    github_api_url: str = Field(DEFAULT_GITHUB_API_URL, alias="GITHUB_API_URL", description="GitHub REST base URL.")
+    github_min_interval: float = Field(
+        0.25, alias="CMO_GITHUB_MIN_INTERVAL", description="Seconds between requests of one GitHub client."
+    )
+    github_workers: int = Field(4, alias="CMO_GITHUB_WORKERS", ge=1, le=10, description="GitHub requests in flight.")
+    batch_size: int = Field(
+        20,
+        alias="CMO_BATCH_SIZE",
+        ge=1,
+        le=500,
+        description="Items per checkpointed batch (a crash loses at most one).",
+    )
+    openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY", description="Enables LLM personalization.")
+    openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL", description="OpenAI-compatible endpoint.")
+    llm_model: str = Field("gpt-4o-mini", alias="CMO_LLM_MODEL", description="Model for personalization.")
+    sender_email: str | None = Field(None, alias="CMO_SENDER_EMAIL", description="From address.")
+    sender_name: str | None = Field(None, alias="CMO_SENDER_NAME", description="From display name.")
+    postal_address: str | None = Field(None, alias="CMO_POSTAL_ADDRESS", description="Postal address in every email.")
+    unsubscribe_url: str | None = Field(None, alias="CMO_UNSUBSCRIBE_URL", description="https one-click unsubscribe.")
+    smtp_host: str | None = Field(None, alias="SMTP_HOST")
+    smtp_port: int | None = Field(None, alias="SMTP_PORT")
+    smtp_username: str | None = Field(None, alias="SMTP_USERNAME")
+    smtp_password: SecretStr | None = Field(None, alias="SMTP_PASSWORD")
+    smtp_security: Literal["none", "starttls", "ssl"] = Field("starttls", alias="SMTP_SECURITY")
+    send_rate_per_min: int = Field(10, alias="CMO_SEND_RATE_PER_MIN", ge=1, description="Messages per minute.")
+    daily_cap: int = Field(200, alias="CMO_DAILY_CAP", ge=1, description="Messages per rolling 24 hours.")
+    imap_host: str | None = Field(None, alias="IMAP_HOST")
+    imap_port: int | None = Field(None, alias="IMAP_PORT")
+    imap_username: str | None = Field(None, alias="IMAP_USERNAME")
+    imap_password: SecretStr | None = Field(None, alias="IMAP_PASSWORD")
+    imap_security: Literal["none", "starttls", "ssl"] = Field("ssl", alias="IMAP_SECURITY")
+    imap_folder: str = Field("INBOX", alias="IMAP_FOLDER")
+
+    def resolved_checkpoint_url(self) -> str:
+        """The checkpoint database URL, defaulting to a SQLite file in the data directory."""
+        if self.checkpoint_url:
+            return self.checkpoint_url
+        return f"sqlite:///{(self.data_dir / 'cmo_agent.db').resolve()}"

@@ -1,0 +1,43 @@
+"""The project's exceptions and the error records that nodes put in RunState."""
+
+from __future__ import annotations
+
+import hashlib
+import traceback
+from datetime import UTC, datetime
+from typing import Any
+
+
+class CmoError(Exception):
+    """Base of the project's own errors."""
+
+
+class ConfigError(CmoError):
+    """Bad input or configuration: reported in one line, exit code 2, nothing started."""
+
+
+class JobNotFound(CmoError):
+    """No job with that id in the database."""
+
+
+def utc_now() -> str:
+    """The current time as an ISO 8601 UTC string."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def error_record(stage: str, item: str, exc: BaseException, **context: Any) -> dict[str, Any]:
+    """An entry for RunState.errors: stage, item, the exception with its trace, and input context.
+
+    The id is derived from stage, item and message, so recording the same failure twice keeps one.
+    """
+    message = f"{type(exc).__name__}: {exc}"
+    digest = hashlib.sha256(f"{stage}|{item}|{message}".encode()).hexdigest()[:16]
+    return {
+        "id": digest,
+        "stage": stage,
+        "item": item,
+        "error": message,
+        "traceback": "".join(traceback.format_exception(exc)),
+        "context": context,
+        "at": utc_now(),
+    }

@@ -1,0 +1,156 @@
+"""Job records (status and timestamps) kept in the same database as the checkpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from cmo_agent.core.checkpointer import connect_sqlite, is_postgres, thread_id_for
+from cmo_agent.core.errors import JobNotFound, utc_now
+
+JobStatus = Literal["running", "paused", "awaiting_approval", "done", "failed"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cmo_jobs (
+    job_id TEXT PRIMARY KEY,
+    thread_id TEXT NOT NULL,
+    goal TEXT NOT NULL,
+    status TEXT NOT NULL,
+    params TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    finished_at TEXT,
+    error TEXT,
+    pid INTEGER,
+    host TEXT
+)
+"""
+_COLUMNS = (
+    "job_id",
+    "thread_id",
+    "goal",
+    "status",
+    "params",
+    "created_at",
+    "updated_at",
+    "finished_at",
+    "error",
+    "pid",
+    "host",
+)
+
+
+@dataclass
+class Job:
+    """One campaign: what was asked, and where it stands."""
+
+    job_id: str
+    thread_id: str
+    goal: str
+    status: JobStatus
+    params: dict[str, Any] = field(default_factory=dict)
+    created_at: str = ""
+    updated_at: str = ""
+    finished_at: str | None = None
+    error: str | None = None
+    pid: int | None = None
+    host: str | None = None
+
+    @property
+    def process_alive(self) -> bool:
+        """Whether the process that last ran this job still runs (only knowable on its own host)."""
+        if self.pid is None or self.host != socket.gethostname():
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    @property
+    def shown_status(self) -> str:
+        """The status for people: a `running` job whose process is gone was interrupted."""
+        if self.status == "running" and not self.process_alive:
+            return "interrupted"
+        return self.status
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _COLUMNS} | {"shown_status": self.shown_status}
+
+
+class JobStore:
+    """Reads and writes job records over a DB-API connection (sqlite3 or psycopg)."""
+
+    def __init__(self, conn: Any, placeholder: str) -> None:
+        self._conn = conn
+        self._ph = placeholder
+        self._execute(_SCHEMA)
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cur = self._conn.execute(sql.replace("?", self._ph), tuple(params))
+        rows = cur.fetchall() if cur.description else []
+        return [tuple(row) for row in rows]
+
+    def create(self, job_id: str, goal: str, params: dict[str, Any]) -> Job:
+        now = utc_now()
+        job = Job(
+            job_id, thread_id_for(job_id), goal, "running", params, now, now, pid=os.getpid(), host=socket.gethostname()
+        )
+        self._execute(
+            f"INSERT INTO cmo_jobs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",  # noqa: S608 (constant column names)
+            [job.job_id, job.thread_id, goal, job.status, json.dumps(params), now, now, None, None, job.pid, job.host],
+        )
+        return job
+
+    def exists(self, job_id: str) -> bool:
+        return bool(self._execute("SELECT 1 FROM cmo_jobs WHERE job_id = ?", [job_id]))
+
+    def get(self, job_id: str) -> Job:
+        rows = self._execute(f"SELECT {', '.join(_COLUMNS)} FROM cmo_jobs WHERE job_id = ?", [job_id])  # noqa: S608 (constant column names)
+        if not rows:
+            raise JobNotFound(f"no job {job_id!r} in this database")
+        return _job_from_row(rows[0])
+
+    def list(self) -> list[Job]:
+        rows = self._execute(f"SELECT {', '.join(_COLUMNS)} FROM cmo_jobs ORDER BY created_at DESC")  # noqa: S608 (constant column names)
+        return [_job_from_row(row) for row in rows]
+
+    def set_status(self, job_id: str, status: JobStatus, error: str | None = None) -> None:
+        now = utc_now()
+        finished = now if status in ("done", "failed") else None
+        pid = os.getpid() if status == "running" else None
+        self._execute(
+            "UPDATE cmo_jobs SET status = ?, updated_at = ?, finished_at = ?, error = ?, pid = ?, host = ?"
+            " WHERE job_id = ?",
+            [status, now, finished, error, pid, socket.gethostname(), job_id],
+        )
+
+
+def _job_from_row(row: tuple[Any, ...]) -> Job:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    values["params"] = json.loads(values["params"] or "{}")
+    return Job(**values)
+
+
+@contextmanager
+def open_job_store(url: str) -> Iterator[JobStore]:
+    """The job store in the database named by the checkpoint URL."""
+    if is_postgres(url):
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as pg_conn:
+            yield JobStore(pg_conn, "%s")
+        return
+    conn: sqlite3.Connection = connect_sqlite(url)
+    try:
+        yield JobStore(conn, "?")
+    finally:
+        conn.close()

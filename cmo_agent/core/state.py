@@ -1,0 +1,136 @@
+"""RunState: the campaign graph's typed state and the reducers that merge node updates into it.
+
+Keyed collections upsert by key (a task that runs twice cannot duplicate anything), counters add,
+errors append once per error id, reports merge. Large collections use LangGraph's DeltaChannel so a
+checkpoint stores each step's additions instead of the whole collection again.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any, TypedDict
+
+from langgraph.channels import DeltaChannel
+
+Record = dict[str, Any]
+Keyed = dict[str, Record]
+
+
+def upsert_by_key(current: Mapping[str, Record] | None, update: Mapping[str, Record] | None) -> Keyed:
+    """Merge `update` into `current`: new keys are added, existing records get the update's fields."""
+    merged: Keyed = dict(current or {})
+    for key, record in (update or {}).items():
+        merged[key] = {**merged[key], **record} if key in merged else dict(record)
+    return merged
+
+
+def add_counters(current: Mapping[str, int] | None, update: Mapping[str, int] | None) -> dict[str, int]:
+    """Add each counter of `update` to `current`."""
+    merged = dict(current or {})
+    for name, value in (update or {}).items():
+        merged[name] = merged.get(name, 0) + value
+    return merged
+
+
+def merge_reports(current: Mapping[str, Any] | None, update: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Merge report sections: a section in `update` replaces the section of the same name."""
+    return {**(current or {}), **(update or {})}
+
+
+def append_errors(current: Sequence[Record] | None, update: Sequence[Record] | None) -> list[Record]:
+    """Append error records, skipping any whose `id` is already present (a re-run adds nothing)."""
+    merged = list(current or [])
+    seen = {error.get("id") for error in merged}
+    for error in update or []:
+        if error.get("id") not in seen:
+            merged.append(dict(error))
+            seen.add(error.get("id"))
+    return merged
+
+
+def _batched(pairwise: Callable[[Any, Any], Any]) -> Callable[[Any, Sequence[Any]], Any]:
+    """Turn a pairwise reducer into DeltaChannel's `(state, writes) -> state` form."""
+
+    def fold(state: Any, writes: Sequence[Any]) -> Any:
+        for write in writes:
+            state = pairwise(state, write)
+        return state
+
+    fold.__name__ = f"{pairwise.__name__}_batch"
+    return fold
+
+
+upsert_batch = _batched(upsert_by_key)
+append_errors_batch = _batched(append_errors)
+
+
+class RunState(TypedDict, total=False):
+    """The graph state of one campaign (one LangGraph thread)."""
+
+    job_id: str
+    goal: str
+    params: dict[str, Any]
+    """Run options (max_repos, min_score, email_sources, deliver, demo, ...), fixed at start."""
+    query: str
+    """The GitHub search query actually used."""
+    repos: Annotated[Keyed, DeltaChannel(upsert_batch)]
+    """Repositories by full name."""
+    candidates: Annotated[Keyed, DeltaChannel(upsert_batch)]
+    """People found in repositories, by login."""
+    leads: Annotated[Keyed, DeltaChannel(upsert_batch)]
+    """Enriched candidates by login: profile, address and provenance, hygiene, score."""
+    to_send: Annotated[Keyed, DeltaChannel(upsert_batch)]
+    """Drafted messages by lead login, with their delivery status."""
+    reports: Annotated[dict[str, Any], merge_reports]
+    counters: Annotated[dict[str, int], add_counters]
+    errors: Annotated[list[Record], DeltaChannel(append_errors_batch)]
+
+
+SEED_KEYS = ("job_id", "goal", "repos", "candidates", "leads", "to_send", "reports", "counters", "errors")
+
+
+def new_run_state(job_id: str, goal: str, params: Mapping[str, Any] | None = None) -> RunState:
+    """A fresh state with every collection empty."""
+    return RunState(
+        job_id=job_id,
+        goal=goal,
+        params=dict(params or {}),
+        query="",
+        repos={},
+        candidates={},
+        leads={},
+        to_send={},
+        reports={},
+        counters={},
+        errors=[],
+    )
+
+
+def _single_write(fold: Callable[[Any, Sequence[Any]], Any]) -> Callable[[Any, Any], Any]:
+    return lambda current, update: fold(current, [update])
+
+
+def _reducers() -> dict[str, Callable[[Any, Any], Any]]:
+    """The pairwise reducer of every annotated RunState field, as the graph applies it."""
+    reducers: dict[str, Callable[[Any, Any], Any]] = {}
+    for name, hint in typing.get_type_hints(RunState, include_extras=True).items():
+        for meta in getattr(hint, "__metadata__", ()):
+            if isinstance(meta, DeltaChannel):
+                reducers[name] = _single_write(meta.reducer)
+            elif callable(meta):
+                reducers[name] = meta
+    return reducers
+
+
+def apply_update(state: RunState, update: Mapping[str, Any]) -> RunState:
+    """Return `state` with a node-style partial update applied through RunState's reducers.
+
+    The graph does this itself; the function exists for scripts, tests and the README example.
+    """
+    reducers = _reducers()
+    merged: dict[str, Any] = dict(state)
+    for name, value in update.items():
+        reducer = reducers.get(name)
+        merged[name] = reducer(merged.get(name), value) if reducer else value
+    return typing.cast(RunState, merged)

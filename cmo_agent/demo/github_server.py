@@ -1,0 +1,348 @@
+"""A GitHub REST stand-in on loopback, serving a snapshot: the demo's GitHub and the tests'.
+
+It speaks real HTTP with GitHub's shapes (search, repositories, contributors and commits with
+`Link` pagination, users, rate-limit headers) and logs every request it receives.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+Snapshot = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int
+    authorized: bool
+
+
+@dataclass
+class Fault:
+    """Answer `status` (with `headers` and `body`) to the next `times` requests whose path matches."""
+
+    path_pattern: str
+    status: int
+    times: int = 1
+    headers: dict[str, str] | None = None
+    body: dict[str, Any] | None = None
+
+
+class GitHubStandIn:
+    """Serves `snapshot` on 127.0.0.1; use as a context manager or call start()/stop()."""
+
+    def __init__(self, snapshot: Snapshot, *, latency: float = 0.0, port: int = 0) -> None:
+        self.snapshot = snapshot
+        self.latency = latency
+        self._repos = {repo["full_name"].lower(): repo for repo in snapshot["repos"]}
+        self._users = {login.lower(): user for login, user in snapshot["users"].items()}
+        self._lock = threading.Lock()
+        self.requests: list[ReceivedRequest] = []
+        self.faults: list[Fault] = []
+        self.rate_limit = 5000
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> GitHubStandIn:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="github-stand-in", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> GitHubStandIn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def count(self, path_regex: str = ".*") -> int:
+        """How many requests were received on paths matching `path_regex`."""
+        pattern = re.compile(path_regex)
+        with self._lock:
+            return sum(1 for r in self.requests if pattern.search(r.path))
+
+    # --- routing -------------------------------------------------------------------------------
+
+    def handle(self, method: str, raw_path: str, authorized: bool) -> tuple[int, dict[str, str], Any]:
+        parts = urlsplit(raw_path)
+        path = parts.path.rstrip("/") or "/"
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        status, headers, body = self._route(method, path, query)
+        with self._lock:
+            self.requests.append(ReceivedRequest(method, path, query, status, authorized))
+            used = len(self.requests)
+        headers = {
+            "x-ratelimit-limit": str(self.rate_limit),
+            "x-ratelimit-remaining": str(max(self.rate_limit - used, 0)),
+            "x-ratelimit-used": str(used),
+            "x-ratelimit-reset": str(int(time.time()) + 3600),
+            "x-ratelimit-resource": "search" if path.startswith("/search/") else "core",
+            **headers,
+        }
+        return status, headers, body
+
+    def _route(self, method: str, path: str, query: dict[str, str]) -> tuple[int, dict[str, str], Any]:
+        with self._lock:
+            for fault in self.faults:
+                if fault.times > 0 and re.search(fault.path_pattern, path):
+                    fault.times -= 1
+                    return fault.status, dict(fault.headers or {}), fault.body or {"message": "fault"}
+        if method != "GET":
+            return 405, {}, {"message": "Method not allowed"}
+        routes: list[tuple[str, Callable[..., tuple[int, dict[str, str], Any]]]] = [
+            (r"^/search/repositories$", self._search),
+            (r"^/repos/([^/]+/[^/]+)/contributors$", self._contributors),
+            (r"^/repos/([^/]+/[^/]+)/commits$", self._commits),
+            (r"^/repos/([^/]+/[^/]+)$", self._repo),
+            (r"^/users/([^/]+)$", self._user),
+            (r"^/rate_limit$", self._rate_limit),
+        ]
+        for pattern, route in routes:
+            if match := re.match(pattern, path):
+                return route(path, query, *match.groups())
+        return 404, {}, {"message": "Not Found"}
+
+    def _page(self, path: str, query: dict[str, str], items: list[Any]) -> tuple[list[Any], dict[str, str]]:
+        per_page = min(int(query.get("per_page", 30)), 100)
+        page = max(int(query.get("page", 1)), 1)
+        last = max((len(items) + per_page - 1) // per_page, 1)
+        links = []
+        for rel, number in (("prev", page - 1), ("next", page + 1), ("first", 1), ("last", last)):
+            if 1 <= number <= last and ((rel in ("first", "last") and page != number) or rel in ("prev", "next")):
+                links.append(f'<{self.url}{path}?{urlencode({**query, "page": number})}>; rel="{rel}"')
+        headers = {"Link": ", ".join(links)} if last > 1 else {}
+        return items[(page - 1) * per_page : page * per_page], headers
+
+    def _search(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, str], Any]:
+        q = query.get("q", "")
+        if not q.strip():
+            return 422, {}, {"message": "Validation Failed", "errors": [{"code": "missing", "field": "q"}]}
+        matches = [repo for repo in self.snapshot["repos"] if _matches(repo, q)]
+        matches.sort(key=lambda repo: repo["stargazers_count"], reverse=True)
+        page, headers = self._page(path, query, matches)
+        items = [self._repo_json(repo) | {"score": 1.0} for repo in page]
+        return 200, headers, {"total_count": len(matches), "incomplete_results": False, "items": items}
+
+    def _repo(self, path: str, query: dict[str, str], full_name: str) -> tuple[int, dict[str, str], Any]:
+        repo = self._repos.get(full_name.lower())
+        return (200, {}, self._repo_json(repo)) if repo else (404, {}, {"message": "Not Found"})
+
+    def _contributors(self, path: str, query: dict[str, str], full_name: str) -> tuple[int, dict[str, str], Any]:
+        repo = self._repos.get(full_name.lower())
+        if repo is None:
+            return 404, {}, {"message": "Not Found"}
+        people = [self._user_summary(c["login"]) | {"contributions": c["contributions"]} for c in repo["contributors"]]
+        page, headers = self._page(path, query, people)
+        return 200, headers, page
+
+    def _commits(self, path: str, query: dict[str, str], full_name: str) -> tuple[int, dict[str, str], Any]:
+        repo = self._repos.get(full_name.lower())
+        if repo is None:
+            return 404, {}, {"message": "Not Found"}
+        commits = repo["commits"]
+        if author := query.get("author"):
+            commits = [c for c in commits if (c["author_login"] or "").lower() == author.lower()]
+        page, headers = self._page(path, query, commits)
+        return 200, headers, [self._commit_json(repo, c) for c in page]
+
+    def _user(self, path: str, query: dict[str, str], login: str) -> tuple[int, dict[str, str], Any]:
+        user = self._users.get(login.lower())
+        if user is None:
+            return 404, {}, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+        return (
+            200,
+            {},
+            self._user_summary(user["login"])
+            | {
+                key: user.get(key)
+                for key in (
+                    "name",
+                    "company",
+                    "blog",
+                    "location",
+                    "email",
+                    "bio",
+                    "twitter_username",
+                    "hireable",
+                    "public_repos",
+                    "public_gists",
+                    "followers",
+                    "following",
+                    "created_at",
+                    "updated_at",
+                )
+            },
+        )
+
+    def _rate_limit(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, str], Any]:
+        core = {"limit": self.rate_limit, "remaining": self.rate_limit, "reset": int(time.time()) + 3600, "used": 0}
+        return 200, {}, {"resources": {"core": core, "search": core | {"limit": 30}}, "rate": core}
+
+    # --- JSON shapes ---------------------------------------------------------------------------
+
+    def _user_summary(self, login: str) -> dict[str, Any]:
+        user = self._users.get(login.lower(), {"login": login, "id": 0, "type": "User"})
+        return {
+            "login": user["login"],
+            "id": user["id"],
+            "node_id": f"U_{user['id']}",
+            "type": user["type"],
+            "site_admin": False,
+            "url": f"{self.url}/users/{user['login']}",
+            "html_url": f"https://github.com/{user['login']}",
+        }
+
+    def _repo_json(self, repo: dict[str, Any]) -> dict[str, Any]:
+        full_name = repo["full_name"]
+        owner = repo["owner"]
+        return {
+            key: repo[key]
+            for key in (
+                "name",
+                "full_name",
+                "description",
+                "topics",
+                "language",
+                "stargazers_count",
+                "forks_count",
+                "watchers_count",
+                "open_issues_count",
+                "archived",
+                "fork",
+                "created_at",
+                "updated_at",
+                "pushed_at",
+                "default_branch",
+                "homepage",
+                "license",
+            )
+        } | {
+            "id": zlib.crc32(full_name.encode()),
+            "owner": {"login": owner["login"], "type": owner["type"], "url": f"{self.url}/users/{owner['login']}"},
+            "private": False,
+            "url": f"{self.url}/repos/{full_name}",
+            "html_url": f"https://github.com/{full_name}",
+            "contributors_url": f"{self.url}/repos/{full_name}/contributors",
+            "commits_url": f"{self.url}/repos/{full_name}/commits{{/sha}}",
+        }
+
+    def _commit_json(self, repo: dict[str, Any], commit: dict[str, Any]) -> dict[str, Any]:
+        person = {"name": commit["author_name"], "email": commit["author_email"], "date": commit["date"]}
+        login = commit["author_login"]
+        return {
+            "sha": commit["sha"],
+            "url": f"{self.url}/repos/{repo['full_name']}/commits/{commit['sha']}",
+            "html_url": f"https://github.com/{repo['full_name']}/commit/{commit['sha']}",
+            "commit": {"author": person, "committer": person, "message": commit["message"]},
+            "author": self._user_summary(login) if login else None,
+            "committer": self._user_summary(login) if login else None,
+        }
+
+
+_QUALIFIER = re.compile(r'(\w+):("[^"]*"|\S+)')
+
+
+def _matches(repo: dict[str, Any], q: str) -> bool:
+    """A subset of GitHub's repository search: free words plus common qualifiers, all ANDed."""
+    text = " ".join([repo["name"], repo["description"] or "", " ".join(repo["topics"])]).lower()
+    for key, raw in _QUALIFIER.findall(q):
+        value = raw.strip('"').lower()
+        if key == "topic" and value not in [t.lower() for t in repo["topics"]]:
+            return False
+        if key == "language" and value != (repo["language"] or "").lower():
+            return False
+        if key in ("archived", "fork") and (value == "true") != bool(repo[key]) and value in ("true", "false"):
+            return False
+        if key == "stars" and not _compare(repo["stargazers_count"], value, int):
+            return False
+        if key in ("pushed", "created") and not _compare(repo[f"{key}_at"][:10], value, str):
+            return False
+        if key == "in":
+            continue
+    words = [w.lower() for w in _QUALIFIER.sub(" ", q).split() if w.upper() not in ("AND", "OR", "NOT")]
+    return all(word.strip('"') in text for word in words)
+
+
+def _compare(actual: Any, expr: str, cast: Callable[[str], Any]) -> bool:
+    if ".." in expr:
+        low, high = expr.split("..", 1)
+        return (low == "*" or actual >= cast(low)) and (high == "*" or actual <= cast(high))
+    for op in (">=", "<=", ">", "<"):
+        if expr.startswith(op):
+            bound = cast(expr[len(op) :])
+            return bool({">=": actual >= bound, "<=": actual <= bound, ">": actual > bound, "<": actual < bound}[op])
+    return bool(actual == cast(expr))
+
+
+def _handler_for(stand_in: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self._answer("GET")
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            self._answer("POST")
+
+        def _answer(self, method: str) -> None:
+            if stand_in.latency:
+                time.sleep(stand_in.latency)
+            authorized = bool(self.headers.get("Authorization"))
+            status, headers, body = stand_in.handle(method, self.path, authorized)
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the stand-in keeps its own request log."""
+
+    return Handler
+
+
+def shift_dates(snapshot: Snapshot, now: datetime) -> Snapshot:
+    """A copy of `snapshot` whose timestamps move by (now - taken_at), so "recent" stays recent."""
+    taken = datetime.fromisoformat(snapshot["taken_at"].replace("Z", "+00:00"))
+    delta = now - taken
+    iso = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+    def move(value: Any) -> Any:
+        if isinstance(value, str) and iso.match(value):
+            moved = datetime.fromisoformat(value.replace("Z", "+00:00")) + delta
+            return moved.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if isinstance(value, dict):
+            return {k: move(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [move(v) for v in value]
+        return value
+
+    shifted: Snapshot = move(snapshot)
+    return shifted

@@ -1,0 +1,34 @@
+"""The bundled GitHub snapshot behind `--demo`, served by the loopback stand-in."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from cmo_agent.core.config import Settings
+from cmo_agent.demo.github_server import GitHubStandIn, shift_dates
+from cmo_agent.resources import resource_path
+
+DEMO_SENDER = {
+    "sender_name": "Dana Reyes",
+    "sender_email": "dana@example.com",
+    "postal_address": "Example Labs, 500 Demo Street, Springfield, OR 97477, USA",
+}
+
+
+def load_snapshot() -> dict[str, Any]:
+    """The bundled snapshot, its dates moved so that it looks taken just now."""
+    raw = json.loads(resource_path("data/demo/github_snapshot.json").read_text(encoding="utf-8"))
+    return shift_dates(raw, datetime.now(UTC))
+
+
+@contextmanager
+def demo_settings(settings: Settings) -> Iterator[Settings]:
+    """Settings for an offline demo run: GitHub is the stand-in on loopback, no credentials, a demo sender."""
+    with GitHubStandIn(load_snapshot()) as stand_in:
+        overrides: dict[str, Any] = {"github_api_url": stand_in.url, "github_token": None, "github_min_interval": 0.0}
+        overrides |= {key: value for key, value in DEMO_SENDER.items() if getattr(settings, key) is None}
+        yield settings.model_copy(update=overrides)

@@ -1,0 +1,89 @@
+"""RFC 5322 messages built by the email library from validated values, with the compliance footer.
+
+Recipient and sender come from enrichment records and settings, never from generated text; every
+header value has CR and LF removed.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+import uuid
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from typing import Any
+from urllib.parse import quote
+
+from cmo_agent.core.config import Settings
+from cmo_agent.templates import render
+
+_MESSAGE_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://cmo-agent.dev/messages")
+PLACEHOLDER_SENDER = "sender-not-configured@example.invalid"
+PLACEHOLDER_POSTAL = "[postal address not configured: set CMO_POSTAL_ADDRESS]"
+
+
+def header_safe(value: str) -> str:
+    """`value` on one line: CR, LF and other control characters become spaces."""
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", value).strip()
+
+
+def message_id_for(job_id: str, login: str, sender_email: str) -> str:
+    """A Message-ID that is the same every time for one (job, lead)."""
+    domain = sender_email.rpartition("@")[2] or "cmo-agent.invalid"
+    return f"<{uuid.uuid5(_MESSAGE_NAMESPACE, f'{job_id}/{login}')}@{header_safe(domain)}>"
+
+
+def sender_of(settings: Settings) -> tuple[str, str]:
+    """(display name, address) of the configured sender, or an obvious placeholder for outbox drafts."""
+    return settings.sender_name or "CMO Agent", settings.sender_email or PLACEHOLDER_SENDER
+
+
+def footer(settings: Settings, lead: dict[str, Any]) -> str:
+    """Who writes, the postal address, why this person, where the address came from, how to opt out."""
+    name, address = sender_of(settings)
+    top_repo = max(lead["repos"], key=lambda repo: (lead["repos"][repo], repo))
+    provenance = lead.get("provenance", {})
+    if lead.get("email_source") == "commit":
+        origin = f"the author address of commit {provenance.get('sha', '')[:12]} in {provenance.get('repo', top_repo)}"
+    else:
+        origin = f"the public email on your GitHub profile (github.com/{lead['login']})"
+    return render(
+        "email/footer_v1.j2",
+        {
+            "sender_name": name,
+            "sender_email": address,
+            "postal_address": settings.postal_address or PLACEHOLDER_POSTAL,
+            "why_you": f"you contribute to {top_repo} on GitHub.",
+            "address_origin": origin + ".",
+            "opt_out": settings.unsubscribe_url or f"mailto:{address}?subject=unsubscribe",
+        },
+    )
+
+
+def build_message(draft: dict[str, Any], lead: dict[str, Any], settings: Settings) -> EmailMessage:
+    """The message for one draft: headers from validated values, body plus the compliance footer."""
+    name, address = sender_of(settings)
+    message = EmailMessage()
+    message["From"] = formataddr((header_safe(name), header_safe(address)))
+    message["To"] = header_safe(lead["address"])
+    message["Subject"] = header_safe(draft["subject"])
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = draft["message_id"]
+    mailto = f"mailto:{address}?subject={quote('unsubscribe')}"
+    if settings.unsubscribe_url and settings.unsubscribe_url.startswith("https://"):
+        message["List-Unsubscribe"] = f"<{header_safe(settings.unsubscribe_url)}>, <{mailto}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    else:
+        message["List-Unsubscribe"] = f"<{mailto}>"
+    text = wrap_paragraphs(draft["body"].rstrip() + "\n" + footer(settings, lead))
+    message.set_content(text, cte="7bit" if text.isascii() else "8bit")
+    return message
+
+
+def wrap_paragraphs(text: str, width: int = 76) -> str:
+    """Plain-text mail lines of at most `width` characters (long URLs stay whole)."""
+    lines = []
+    for line in text.splitlines():
+        lines.extend(textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False) or [""])
+    return "\n".join(lines) + "\n"

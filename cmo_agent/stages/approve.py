@@ -1,0 +1,30 @@
+"""Stage 7, approve: where a person can stop the campaign before anything leaves the machine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+
+from cmo_agent.context import CampaignContext
+from cmo_agent.core.errors import utc_now
+from cmo_agent.core.state import RunState
+from cmo_agent.stages.common import param
+
+
+def approve(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:
+    """Outbox runs (nothing leaves the machine) pass; runs that ask for approval wait at an interrupt.
+
+    The interrupt's answer is `{"reject": [login, ...]}`; rejected drafts are marked and not delivered.
+    """
+    drafts = state.get("to_send", {})
+    if not param(state, "require_approval", False):
+        return {"reports": {"approval": {"mode": "auto", "reason": "outbox delivery", "at": utc_now()}}}
+    samples = [{"to": d["to"], "subject": d["subject"], "body": d["body"]} for d in list(drafts.values())[:3]]
+    answer = interrupt({"drafts": len(drafts), "samples": samples})
+    rejected = [login for login in (answer or {}).get("reject", []) if login in drafts]
+    return {
+        "to_send": {login: {"status": "rejected"} for login in rejected},
+        "reports": {"approval": {"mode": "manual", "rejected": rejected, "at": utc_now()}},
+    }

@@ -1,0 +1,72 @@
+"""Stage 2, extract candidates: the human contributors of each repository, one record per person."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from cmo_agent.adapters.github import GithubException, GitHubGateway, RequestMeter, metered
+from cmo_agent.context import CampaignContext
+from cmo_agent.core.errors import error_record
+from cmo_agent.core.state import RunState
+from cmo_agent.stages.common import report_progress, run_parallel, settings_of
+
+
+def is_bot(login: str, account_type: str | None) -> bool:
+    """GitHub bots: accounts of type Bot, and `[bot]` logins whatever their type says."""
+    return account_type == "Bot" or login.lower().endswith("[bot]")
+
+
+def pending_repos(state: RunState) -> list[str]:
+    return sorted(name for name, repo in state.get("repos", {}).items() if not repo.get("contributors_fetched"))
+
+
+def extract_candidates(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:
+    """List contributors of the next batch of repositories (all pages) and merge them per person."""
+    settings = settings_of(runtime)
+    batch = pending_repos(state)[: settings.github_workers]
+    gateway = GitHubGateway(settings)
+    meter = RequestMeter()
+
+    def fetch(full_name: str) -> list[dict[str, Any]] | BaseException:
+        try:
+            return gateway.contributors(full_name)
+        except GithubException as exc:
+            return exc
+
+    with metered(meter):
+        results = run_parallel(fetch, batch, settings.github_workers)
+
+    candidates: dict[str, dict[str, Any]] = {}
+    repos: dict[str, dict[str, Any]] = {}
+    errors = []
+    bots = 0
+    known = state.get("candidates", {})
+    for full_name, result in zip(batch, results, strict=True):
+        if isinstance(result, BaseException):
+            errors.append(error_record("extract_candidates", full_name, result, repo=full_name))
+            repos[full_name] = {"contributors_fetched": True, "contributors_error": str(result)}
+            continue
+        humans = [c for c in result if not is_bot(c["login"], c["type"])]
+        bots += len(result) - len(humans)
+        for person in humans:
+            login = person["login"]
+            record = candidates.get(login) or known.get(login) or {"login": login, "repos": {}}
+            contributed = {**record["repos"], full_name: person["contributions"]}
+            candidates[login] = {"login": login, "repos": contributed, "contributions": sum(contributed.values())}
+        repos[full_name] = {
+            "contributors_fetched": True,
+            "contributors": len(humans),
+            "bots_dropped": len(result) - len(humans),
+        }
+
+    done = len(state.get("repos", {})) - len(pending_repos(state)) + len(batch)
+    report_progress(runtime, "extract_candidates", done, len(state.get("repos", {})))
+    new_people = sum(1 for login in candidates if login not in known)
+    return {
+        "candidates": candidates,
+        "repos": repos,
+        "errors": errors,
+        "counters": meter.counters() | {"candidates": new_people, "bots_dropped": bots},
+    }

@@ -1,0 +1,47 @@
+"""What every stage node shares: its settings, progress events and bounded parallel work."""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from langgraph.runtime import Runtime
+
+from cmo_agent.context import CampaignContext
+from cmo_agent.core.config import Settings
+from cmo_agent.core.state import RunState
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def settings_of(runtime: Runtime[CampaignContext] | None) -> Settings:
+    context = runtime.context if runtime is not None else None
+    return context.settings if isinstance(context, CampaignContext) else Settings()
+
+
+def report_progress(runtime: Runtime[CampaignContext] | None, stage: str, done: int, total: int) -> None:
+    """Emit a progress event on LangGraph's custom stream (the CLI draws it as a bar)."""
+    if runtime is not None:
+        runtime.stream_writer({"stage": stage, "done": done, "total": total})
+
+
+def run_parallel(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
+    """`fn` over `items` on at most `workers` threads, results in input order.
+
+    Each call runs in a copy of the caller's context, so request meters follow the work.
+    """
+    items = list(items)
+    if workers <= 1 or len(items) <= 1:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cmo-stage") as pool:
+        futures = [pool.submit(contextvars.copy_context().run, fn, item) for item in items]
+        return [future.result() for future in futures]
+
+
+def param(state: RunState, name: str, default: Any) -> Any:
+    """A run option from state, with its default (Studio runs may pass only a goal)."""
+    value = state.get("params", {}).get(name)
+    return default if value is None else value

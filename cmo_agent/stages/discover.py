@@ -1,0 +1,41 @@
+"""Stage 1, discover: the goal becomes a GitHub search query, and the query a set of repositories."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from cmo_agent.adapters.github import GitHubGateway, RequestMeter, metered
+from cmo_agent.context import CampaignContext
+from cmo_agent.core.state import RunState
+from cmo_agent.query import query_from_goal
+from cmo_agent.stages.common import param, report_progress, settings_of
+
+DEFAULT_MAX_REPOS = 10
+
+
+def discover(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:
+    """Search GitHub and keep up to `max_repos` repositories, skipping archived ones and forks."""
+    settings = settings_of(runtime)
+    query = param(state, "query", None) or query_from_goal(state["goal"])
+    max_repos = int(param(state, "max_repos", DEFAULT_MAX_REPOS))
+    meter = RequestMeter()
+    repos: dict[str, dict[str, Any]] = {}
+    skipped: Counter[str] = Counter()
+    with metered(meter):
+        for repo in GitHubGateway(settings).search_repositories(query, max_repos):
+            if repo["archived"] or repo["fork"]:
+                skipped["archived" if repo["archived"] else "fork"] += 1
+                continue
+            repos[repo["full_name"]] = repo | {"contributors_fetched": False}
+            report_progress(runtime, "discover", len(repos), max_repos)
+            if len(repos) >= max_repos:
+                break
+    return {
+        "query": query,
+        "repos": repos,
+        "reports": {"discovery": {"query": query, "repos": len(repos), "skipped": dict(skipped)}},
+        "counters": meter.counters() | {"repos_discovered": len(repos)},
+    }

@@ -1,0 +1,58 @@
+"""Shared fixtures: the loopback GitHub stand-in, isolated data directories, and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cmo_agent.demo.github_server import GitHubStandIn
+from cmo_agent.demo.snapshot import load_snapshot
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Variables a developer's shell may carry that must not leak into tests.
+_SCRUBBED = ("GITHUB_TOKEN", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CMO_CHECKPOINT_URL", "GITHUB_API_URL", "SMTP_HOST")
+
+
+@pytest.fixture(scope="session")
+def demo_snapshot() -> dict[str, Any]:
+    return load_snapshot()
+
+
+@pytest.fixture
+def github(demo_snapshot: dict[str, Any]) -> Iterator[GitHubStandIn]:
+    """The stand-in serving the demo snapshot on 127.0.0.1, with its own request log."""
+    with GitHubStandIn(demo_snapshot) as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def base_env(tmp_path: Path) -> dict[str, str]:
+    """A process environment with a private data directory and no real credentials."""
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
+    env.update(
+        CMO_DATA_DIR=str(tmp_path / "data"),
+        CMO_GITHUB_MIN_INTERVAL="0",
+        LANGSMITH_TRACING="false",
+        LANGGRAPH_CLI_NO_ANALYTICS="1",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def run_cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`python -m cmo_agent ARGS` as a user would run it (from `cwd`, so no stray .env is read)."""
+    return subprocess.run(
+        [sys.executable, "-m", "cmo_agent", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
