@@ -228,9 +228,7 @@ class ProgressDisplay:
         stage = str(event.get("stage"))
         if stage not in self._tasks:
             self._tasks[stage] = self._bars.add_task(stage, total=None)
-        self._bars.update(
-            self._tasks[stage], completed=event.get("done", 0), total=event.get("total") or None
-        )
+        self._bars.update(self._tasks[stage], completed=event.get("done", 0), total=event.get("total") or None)
 
     def __exit__(self, *exc: object) -> None:
         if self._bars is not None:
@@ -264,7 +262,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
     console = Console()
     job_id = summary["job_id"]
-    table = Table(title=f"campaign {job_id}: {summary['status']}", show_header=False)
+    console.print(f"campaign {job_id}: {summary['status']}", highlight=False)
+    table = Table(show_header=False)
     names = {
         "repos": "repositories",
         "candidates": "people found",

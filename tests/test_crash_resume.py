@@ -31,7 +31,9 @@ def _export(job_id: str, env: dict[str, str], cwd: Path) -> dict[str, Any]:
     return json.loads(Path(result.stdout.strip()).read_text())
 
 
-def test_kill_during_enrichment_then_resume(tmp_path: Path, base_env: dict[str, str], demo_snapshot: dict[str, Any]) -> None:
+def test_kill_during_enrichment_then_resume(
+    tmp_path: Path, base_env: dict[str, str], demo_snapshot: dict[str, Any]
+) -> None:
     with GitHubStandIn(demo_snapshot, latency=0.01) as github:
         env = base_env | {"GITHUB_API_URL": github.url, "CMO_BATCH_SIZE": str(BATCH), "CMO_GITHUB_WORKERS": "2"}
 

@@ -93,7 +93,9 @@ def test_bad_input_exits_2_with_one_line(tmp_path: Path, base_env: dict[str, str
 
 
 def test_duplicate_job_id_is_refused(tmp_path: Path, base_env: dict[str, str]) -> None:
-    first = run_cli(["run", "Find active ML engineers", "--demo", "--job-id", "twice", "--max-repos", "2"], base_env, tmp_path)
+    first = run_cli(
+        ["run", "Find active ML engineers", "--demo", "--job-id", "twice", "--max-repos", "2"], base_env, tmp_path
+    )
     assert first.returncode == 0, first.stderr
     second = run_cli(["run", "Find active ML engineers", "--demo", "--job-id", "twice"], base_env, tmp_path)
     assert second.returncode == 2 and "already exists" in second.stderr

@@ -52,9 +52,7 @@ def test_users_and_missing_users(github: GitHubStandIn, demo_snapshot: dict[str,
 def test_search_applies_qualifiers(github: GitHubStandIn, demo_snapshot: dict[str, Any]) -> None:
     with httpx.Client(base_url=github.url) as client:
         body = client.get("/search/repositories", params={"q": "topic:machine-learning archived:false"}).json()
-    expected = [
-        r for r in demo_snapshot["repos"] if "machine-learning" in r["topics"] and not r["archived"]
-    ]
+    expected = [r for r in demo_snapshot["repos"] if "machine-learning" in r["topics"] and not r["archived"]]
     assert body["total_count"] == len(expected) > 0
     stars = [item["stargazers_count"] for item in body["items"]]
     assert stars == sorted(stars, reverse=True)

@@ -104,8 +104,10 @@ class GitHubGateway:
         self._settings = settings
         self._local = threading.local()
 
-    def _client(self) -> Github:
-        client: Github | None = getattr(self._local, "client", None)
+    def _client(self, lazy: bool = False) -> Github:
+        """This thread's client; `lazy` ones create objects without fetching them (no request)."""
+        clients: dict[bool, Github] = self._local.__dict__.setdefault("clients", {})
+        client = clients.get(lazy)
         if client is None:
             token = self._settings.github_token
             client = Github(
@@ -117,8 +119,9 @@ class GitHubGateway:
                 retry=None,
                 seconds_between_requests=self._settings.github_min_interval or None,
                 seconds_between_writes=None,
+                lazy=lazy,
             )
-            self._local.client = client
+            clients[lazy] = client
         return client
 
     def search_repositories(self, query: str, limit: int) -> Iterator[dict[str, Any]]:
@@ -138,7 +141,7 @@ class GitHubGateway:
 
     def contributors(self, full_name: str) -> list[dict[str, Any]]:
         """Every contributor account of a repository (all pages), with type and contribution count."""
-        repo = self._client().get_repo(full_name, lazy=True)
+        repo = self._client(lazy=True).get_repo(full_name)
         return [
             {"login": user.login, "type": user.type, "contributions": user.contributions}
             for user in repo.get_contributors()
@@ -169,7 +172,7 @@ class GitHubGateway:
 
     def commit_addresses(self, full_name: str, login: str) -> list[dict[str, Any]]:
         """Author addresses on the first page of `login`'s commits to a repository, newest first."""
-        repo = self._client().get_repo(full_name, lazy=True)
+        repo = self._client(lazy=True).get_repo(full_name)
         found = []
         for commit in repo.get_commits(author=login).get_page(0):
             author = commit.commit.author

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
 from cmo_agent.adapters.github import GitHubGateway, RequestMeter, metered
@@ -33,7 +34,10 @@ def discover(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, An
             report_progress(runtime, "discover", len(repos), max_repos)
             if len(repos) >= max_repos:
                 break
+    report_progress(runtime, "discover", len(repos), len(repos))
     return {
+        # A run started from LangGraph Studio may give only a goal: the thread names the job then.
+        "job_id": state.get("job_id") or str(get_config()["configurable"]["thread_id"]),
         "query": query,
         "repos": repos,
         "reports": {"discovery": {"query": query, "repos": len(repos), "skipped": dict(skipped)}},

@@ -30,7 +30,12 @@ def test_a_personal_address_passes_with_its_domain_normalized() -> None:
 
 @pytest.mark.parametrize(
     ("login", "kind", "bot"),
-    [("dependabot[bot]", "Bot", True), ("renovate[bot]", "User", True), ("ml-release-bot", "Bot", True), ("ada", "User", False)],
+    [
+        ("dependabot[bot]", "Bot", True),
+        ("renovate[bot]", "User", True),
+        ("ml-release-bot", "Bot", True),
+        ("ada", "User", False),
+    ],
 )
 def test_bots(login: str, kind: str, bot: bool) -> None:
     assert is_bot(login, kind) is bot
