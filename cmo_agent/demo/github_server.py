@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 Snapshot = dict[str, Any]
 
@@ -87,7 +87,7 @@ class GitHubStandIn:
 
     def handle(self, method: str, raw_path: str, authorized: bool) -> tuple[int, dict[str, str], Any]:
         parts = urlsplit(raw_path)
-        path = parts.path.rstrip("/") or "/"
+        path = unquote(parts.path).rstrip("/") or "/"
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         status, headers, body = self._route(method, path, query)
         with self._lock:
