@@ -138,9 +138,12 @@ def status(
         if as_json:
             typer.echo(json.dumps([job.as_dict() for job in jobs], indent=2))
             return
-        table = Table("job", "status", "goal", "created", "updated")
+        table = Table()
+        for column in ("job", "status", "updated"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("goal")
         for job in jobs:
-            table.add_row(job.job_id, job.shown_status, job.goal, job.created_at, job.updated_at)
+            table.add_row(job.job_id, job.shown_status, _short_time(job.updated_at), job.goal)
         Console().print(table)
         return
     job, values = _guarded(current_state, settings, job_id)
@@ -178,7 +181,7 @@ def history(job_id: JobArg, as_json: JsonOpt = False) -> None:
             row["checkpoint_id"],
             str(row["step"]),
             row["node"],
-            row["created_at"] or "",
+            _short_time(row["created_at"] or "", seconds=True),
             *(str(counts[key]) for key in ("repos", "candidates", "leads", "to_send", "errors")),
         )
     Console(width=200).print(table)
@@ -287,7 +290,12 @@ def _print_summary(summary: dict[str, Any]) -> None:
         console.print(f"{summary['status']}: continue with `cmo-agent resume {job_id}`")
     if summary["outbox"]:
         console.print(f"outbox: {summary['outbox']}", highlight=False)
-    console.print(f"inspect: cmo-agent history {job_id} · cmo-agent export {job_id}", highlight=False)
+    console.print(f"inspect: cmo-agent history {job_id}\n         cmo-agent export {job_id}", highlight=False)
+
+
+def _short_time(iso: str, seconds: bool = False) -> str:
+    """An ISO timestamp as `YYYY-MM-DD HH:MM[:SS]` for tables."""
+    return iso[: 19 if seconds else 16].replace("T", " ")
 
 
 def main() -> None:

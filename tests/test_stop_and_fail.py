@@ -16,7 +16,9 @@ from tests.conftest import run_cli
 GOAL = "Find active ML engineers"
 
 
-def test_sigterm_drains_checkpoints_and_exits_3(tmp_path: Path, base_env: dict[str, str], demo_snapshot: dict[str, Any]) -> None:
+def test_sigterm_drains_checkpoints_and_exits_3(
+    tmp_path: Path, base_env: dict[str, str], demo_snapshot: dict[str, Any]
+) -> None:
     with GitHubStandIn(demo_snapshot, latency=0.01) as github:
         env = base_env | {"GITHUB_API_URL": github.url, "CMO_BATCH_SIZE": "10", "CMO_GITHUB_WORKERS": "2"}
         proc = subprocess.Popen(
@@ -49,7 +51,9 @@ def test_sigterm_drains_checkpoints_and_exits_3(tmp_path: Path, base_env: dict[s
         assert github.count(r"^/users/") == summary["funnel"]["candidates"]
 
 
-def test_outside_failure_exits_1_and_resume_finishes(tmp_path: Path, base_env: dict[str, str], demo_snapshot: dict[str, Any]) -> None:
+def test_outside_failure_exits_1_and_resume_finishes(
+    tmp_path: Path, base_env: dict[str, str], demo_snapshot: dict[str, Any]
+) -> None:
     with GitHubStandIn(demo_snapshot) as github:
         github.faults.append(Fault(r"^/search/", 503, times=1))
         env = base_env | {"GITHUB_API_URL": github.url}
