@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,27 @@ def base_env(tmp_path: Path) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
     )
     return env
+
+
+def start_run_until(
+    args: list[str], env: dict[str, str], cwd: Path, github: GitHubStandIn, path_regex: str, requests: int
+) -> subprocess.Popen[str]:
+    """Start `cmo-agent ARGS` in the background and return once the stand-in has served
+    `requests` requests on paths matching `path_regex` (the moment to interrupt it)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cmo_agent", *args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while github.count(path_regex) < requests:
+        assert proc.poll() is None, f"the run ended before it could be interrupted: {proc.stderr}"
+        assert time.monotonic() < deadline, "the run did not get there within 60 s"
+        time.sleep(0.01)
+    return proc
 
 
 def run_cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:

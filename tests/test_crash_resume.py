@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from cmo_agent.demo.github_server import GitHubStandIn
-from tests.conftest import run_cli
+from tests.conftest import run_cli, start_run_until
 
 GOAL = "Find active ML engineers"
 BATCH = 10
@@ -45,20 +42,9 @@ def test_kill_during_enrichment_then_resume(
         assert people > 5 * BATCH
         github.requests.clear()
 
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "cmo_agent", "run", GOAL, "--job-id", "crash"],
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while github.count(r"^/users/") < people // 2:
-            assert proc.poll() is None, "the run ended before it could be killed"
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        proc = start_run_until(["run", GOAL, "--job-id", "crash"], env, tmp_path, github, r"^/users/", people // 2)
         proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        proc.communicate()
 
         status = json.loads(run_cli(["status", "crash", "--json"], env, tmp_path).stdout)
         assert status["shown_status"] == "interrupted"

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from cmo_agent.demo.github_server import Fault, GitHubStandIn
-from tests.conftest import run_cli
+from tests.conftest import run_cli, start_run_until
 
 GOAL = "Find active ML engineers"
 
@@ -21,18 +18,7 @@ def test_sigterm_drains_checkpoints_and_exits_3(
 ) -> None:
     with GitHubStandIn(demo_snapshot, latency=0.01) as github:
         env = base_env | {"GITHUB_API_URL": github.url, "CMO_BATCH_SIZE": "10", "CMO_GITHUB_WORKERS": "2"}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "cmo_agent", "run", GOAL, "--job-id", "stopped"],
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 60
-        while github.count(r"^/users/") < 30:
-            assert proc.poll() is None and time.monotonic() < deadline
-            time.sleep(0.01)
+        proc = start_run_until(["run", GOAL, "--job-id", "stopped"], env, tmp_path, github, r"^/users/", 30)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == 3, err
