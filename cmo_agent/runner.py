@@ -161,6 +161,9 @@ def resume_campaign(
     """Continue a job from its last checkpoint; `answer` resumes an approval interrupt."""
     with open_campaigns(settings) as (graph, jobs):
         job = jobs.get(job_id)
+        if job.status == "running" and job.process_alive:
+            # A checkpointer is not a lock: two processes on one thread would race.
+            raise ConfigError(f"job {job_id!r} is running in process {job.pid}; stop it first")
         snapshot = graph.get_state(thread_config(job_id))
         if not snapshot.next:
             jobs.set_status(job_id, "done")

@@ -16,9 +16,11 @@ GOAL = "Find active ML engineers"
 def test_sigterm_drains_checkpoints_and_exits_3(
     tmp_path: Path, base_env: dict[str, str], demo_snapshot: dict[str, Any]
 ) -> None:
-    with GitHubStandIn(demo_snapshot, latency=0.01) as github:
+    with GitHubStandIn(demo_snapshot, latency=0.05) as github:
         env = base_env | {"GITHUB_API_URL": github.url, "CMO_BATCH_SIZE": "10", "CMO_GITHUB_WORKERS": "2"}
         proc = start_run_until(["run", GOAL, "--job-id", "stopped"], env, tmp_path, github, r"^/users/", 30)
+        concurrent = run_cli(["resume", "stopped"], env, tmp_path)
+        assert concurrent.returncode == 2 and "is running in process" in concurrent.stderr
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == 3, err
