@@ -90,9 +90,8 @@ def _execute(
     graph_input: Any,
     settings: Settings,
     on_progress: ProgressHandler | None,
-    config: Any = None,
 ) -> RunOutcome:
-    config = config or thread_config(job.job_id)
+    config = thread_config(job.job_id)
     control = RunControl()
     with ExitStack() as stack:
         if job.params.get("demo"):
