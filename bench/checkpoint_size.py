@@ -33,7 +33,7 @@ def main() -> None:
         settings = Settings(
             CMO_DATA_DIR=Path(tmp),
             GITHUB_API_URL=github.url,
-            CMO_GITHUB_MIN_INTERVAL=0,
+            CMO_GITHUB_MAX_PER_MIN=60_000,
             CMO_BATCH_SIZE=args.batch,
         )
         started = time.perf_counter()

@@ -228,6 +228,10 @@ class ProgressDisplay:
         return self._update
 
     def _update(self, event: dict[str, Any]) -> None:
+        if "waiting" in event:
+            reason = str(event.get("reason", "")).replace("_", " ")
+            self._bars.console.print(f"GitHub: waiting {event['waiting']} s ({reason})", highlight=False)
+            return
         stage = str(event.get("stage"))
         if stage not in self._tasks:
             self._tasks[stage] = self._bars.add_task(stage, total=None)

@@ -38,7 +38,7 @@ def base_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
     env.update(
         CMO_DATA_DIR=str(tmp_path / "data"),
-        CMO_GITHUB_MIN_INTERVAL="0",
+        CMO_GITHUB_MAX_PER_MIN="60000",
         LANGSMITH_TRACING="false",
         LANGGRAPH_CLI_NO_ANALYTICS="1",
         PYTHONUNBUFFERED="1",

@@ -10,7 +10,7 @@ from cmo_agent.runner import current_state, resume_campaign, start_campaign
 
 
 def test_gate_waits_then_delivers_all_but_the_rejected(tmp_path: Path, github: GitHubStandIn) -> None:
-    settings = Settings(CMO_DATA_DIR=tmp_path / "data", GITHUB_API_URL=github.url, CMO_GITHUB_MIN_INTERVAL=0)
+    settings = Settings(CMO_DATA_DIR=tmp_path / "data", GITHUB_API_URL=github.url, CMO_GITHUB_MAX_PER_MIN=60_000)
     waiting = start_campaign(
         settings, "Find active ML engineers", {"max_repos": 2, "require_approval": True}, job_id="gated"
     )

@@ -43,11 +43,14 @@ def test_outside_failure_exits_1_and_resume_finishes(
     tmp_path: Path, base_env: dict[str, str], demo_snapshot: dict[str, Any]
 ) -> None:
     with GitHubStandIn(demo_snapshot) as github:
-        github.faults.append(Fault(r"^/search/", 503, times=1))
-        env = base_env | {"GITHUB_API_URL": github.url}
+        outage = Fault(r"^/search/", 503, times=100)
+        github.faults.append(outage)
+        env = base_env | {"GITHUB_API_URL": github.url, "CMO_GITHUB_MAX_RETRIES": "1"}
         failed = run_cli(["run", GOAL, "--job-id", "flaky", "--max-repos", "2"], env, tmp_path)
         assert failed.returncode == 1
         assert "503" in failed.stdout and "cmo-agent resume flaky" in failed.stdout
+        assert github.count(r"^/search/") == 2, "one try and one retry"
+        outage.times = 0
 
         status = json.loads(run_cli(["status", "flaky", "--json"], env, tmp_path).stdout)
         assert status["status"] == "failed" and "503" in status["error"]

@@ -9,15 +9,22 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
 from github import Auth, Github, GithubException, UnknownObjectException
-from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester
+from github.Requester import (
+    HTTPRequestsConnectionClass,
+    HTTPSRequestsConnectionClass,
+    Requester,
+    RequestsResponse,
+)
 
+from cmo_agent.adapters.github_limits import LimitPolicy, send_with_limits
 from cmo_agent.core.config import Settings
 
 __all__ = ["GitHubGateway", "GithubException", "ProfileMissing", "RequestMeter", "metered"]
@@ -44,23 +51,38 @@ def endpoint_of(url: str) -> str:
 
 
 class RequestMeter:
-    """Counts HTTP requests as they are sent, in total and per endpoint (thread-safe)."""
+    """Counts HTTP requests as they are sent (retries included), in total and per endpoint, and the
+    waits GitHub's limits imposed; carries the limit policy those requests follow (thread-safe)."""
 
-    def __init__(self) -> None:
+    def __init__(self, policy: LimitPolicy | None = None, on_wait: Callable[[float, str], None] | None = None) -> None:
+        self.policy = policy or LimitPolicy()
+        self._on_wait = on_wait
         self._lock = threading.Lock()
         self.total = 0
         self.by_endpoint: Counter[str] = Counter()
+        self.waits: Counter[str] = Counter()
+        self.wait_seconds = 0.0
 
     def record(self, url: str) -> None:
         with self._lock:
             self.total += 1
             self.by_endpoint[endpoint_of(url)] += 1
 
+    def record_wait(self, seconds: float, reason: str) -> None:
+        with self._lock:
+            self.waits[reason] += 1
+            self.wait_seconds += seconds
+        if self._on_wait is not None:
+            self._on_wait(seconds, reason)
+
     def counters(self) -> dict[str, int]:
-        """Counter increments for RunState: the total and one `github_requests:ENDPOINT` per endpoint."""
+        """Counter increments for RunState: requests in total and per endpoint, waits per reason."""
         with self._lock:
             out = {"github_api_calls": self.total}
             out.update({f"github_requests:{ep}": n for ep, n in self.by_endpoint.items()})
+            out.update({f"github_waits:{reason}": n for reason, n in self.waits.items()})
+            if self.waits:
+                out["github_wait_seconds"] = round(self.wait_seconds)
         return out
 
 
@@ -77,21 +99,35 @@ def metered(meter: RequestMeter) -> Iterator[RequestMeter]:
         _current_meter.reset(token)
 
 
-class _MeteredHTTP(HTTPRequestsConnectionClass):
-    def getresponse(self) -> Any:
-        if (meter := _current_meter.get()) is not None:
-            meter.record(self.url)
-        return super().getresponse()
+def _describe(answer: RequestsResponse) -> tuple[int, Mapping[str, str], str]:
+    return answer.status, answer.headers, answer.read() if answer.status >= 400 else ""
 
 
-class _MeteredHTTPS(HTTPSRequestsConnectionClass):
-    def getresponse(self) -> Any:
-        if (meter := _current_meter.get()) is not None:
-            meter.record(self.url)
-        return super().getresponse()
+def _send_limited(send: Callable[[], RequestsResponse], url: str) -> RequestsResponse:
+    """Every PyGithub request goes through here: counted, paced, retried within GitHub's limits."""
+    meter = _current_meter.get() or RequestMeter()
+    return send_with_limits(
+        send,
+        _describe,
+        endpoint_of(url),
+        meter.policy,
+        on_attempt=lambda: meter.record(url),
+        on_wait=meter.record_wait,
+        transient=(requests.ConnectionError, requests.Timeout),
+    )
 
 
-Requester.injectConnectionClasses(_MeteredHTTP, _MeteredHTTPS)
+class _LimitedHTTP(HTTPRequestsConnectionClass):
+    def getresponse(self) -> RequestsResponse:
+        return _send_limited(super().getresponse, self.url)
+
+
+class _LimitedHTTPS(HTTPSRequestsConnectionClass):
+    def getresponse(self) -> RequestsResponse:
+        return _send_limited(super().getresponse, self.url)
+
+
+Requester.injectConnectionClasses(_LimitedHTTP, _LimitedHTTPS)
 # injectConnectionClasses also turns off connection reuse (it is meant for test doubles); keep
 # keep-alive, which matters for TLS to github.com.
 setattr(Requester, "_Requester__persist", True)  # noqa: B010
@@ -115,9 +151,10 @@ class GitHubGateway:
                 base_url=self._settings.github_api_url.rstrip("/"),
                 per_page=100,
                 timeout=30,
-                # Retries and rate-limit waits belong to this adapter, so each attempt is counted.
+                # Retries, rate-limit waits and pacing belong to this adapter (github_limits), so
+                # each attempt is counted and the pace is shared by every client in the process.
                 retry=None,
-                seconds_between_requests=self._settings.github_min_interval or None,
+                seconds_between_requests=None,
                 seconds_between_writes=None,
                 lazy=lazy,
             )

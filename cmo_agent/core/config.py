@@ -22,8 +22,14 @@ class Settings(BaseSettings):
     )
     github_token: SecretStr | None = Field(None, alias="GITHUB_TOKEN", description="GitHub token (optional).")
     github_api_url: str = Field(DEFAULT_GITHUB_API_URL, alias="GITHUB_API_URL", description="GitHub REST base URL.")
-    github_min_interval: float = Field(
-        0.25, alias="CMO_GITHUB_MIN_INTERVAL", description="Seconds between requests of one GitHub client."
+    github_max_per_minute: int = Field(
+        800,
+        alias="CMO_GITHUB_MAX_PER_MIN",
+        ge=1,
+        description="Requests per minute to one GitHub endpoint (GitHub: 900).",
+    )
+    github_max_retries: int = Field(
+        5, alias="CMO_GITHUB_MAX_RETRIES", ge=0, le=20, description="Retries of a GitHub request after 5xx or limits."
     )
     github_workers: int = Field(4, alias="CMO_GITHUB_WORKERS", ge=1, le=10, description="GitHub requests in flight.")
     batch_size: int = Field(

@@ -29,6 +29,10 @@ def load_snapshot() -> dict[str, Any]:
 def demo_settings(settings: Settings) -> Iterator[Settings]:
     """Settings for an offline demo run: GitHub is the stand-in on loopback, no credentials, a demo sender."""
     with GitHubStandIn(load_snapshot()) as stand_in:
-        overrides: dict[str, Any] = {"github_api_url": stand_in.url, "github_token": None, "github_min_interval": 0.0}
+        overrides: dict[str, Any] = {
+            "github_api_url": stand_in.url,
+            "github_token": None,
+            "github_max_per_minute": 60_000,
+        }
         overrides |= {key: value for key, value in DEMO_SENDER.items() if getattr(settings, key) is None}
         yield settings.model_copy(update=overrides)

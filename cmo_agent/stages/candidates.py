@@ -6,11 +6,11 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from cmo_agent.adapters.github import GithubException, GitHubGateway, RequestMeter, metered
+from cmo_agent.adapters.github import GithubException, GitHubGateway, metered
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.errors import error_record
 from cmo_agent.core.state import RunState
-from cmo_agent.stages.common import report_progress, run_parallel, settings_of
+from cmo_agent.stages.common import github_meter, report_progress, run_parallel, settings_of
 
 
 def is_bot(login: str, account_type: str | None) -> bool:
@@ -27,7 +27,7 @@ def extract_candidates(state: RunState, runtime: Runtime[CampaignContext]) -> di
     settings = settings_of(runtime)
     batch = pending_repos(state)[: settings.github_workers]
     gateway = GitHubGateway(settings)
-    meter = RequestMeter()
+    meter = github_meter(settings, runtime)
 
     def fetch(full_name: str) -> list[dict[str, Any]] | BaseException:
         try:

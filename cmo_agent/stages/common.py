@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 from langgraph.runtime import Runtime
 
+from cmo_agent.adapters.github import RequestMeter
+from cmo_agent.adapters.github_limits import LimitPolicy
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.config import Settings
 from cmo_agent.core.state import RunState
@@ -39,6 +41,21 @@ def run_parallel(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cmo-stage") as pool:
         futures = [pool.submit(contextvars.copy_context().run, fn, item) for item in items]
         return [future.result() for future in futures]
+
+
+def github_meter(settings: Settings, runtime: Runtime[CampaignContext] | None) -> RequestMeter:
+    """A request meter for one node, following the configured limits and reporting waits as progress."""
+    policy = LimitPolicy(
+        max_retries=settings.github_max_retries,
+        max_per_minute=settings.github_max_per_minute,
+        max_in_flight=settings.github_workers,
+    )
+
+    def on_wait(seconds: float, reason: str) -> None:
+        if runtime is not None:
+            runtime.stream_writer({"stage": "github", "waiting": round(seconds, 1), "reason": reason})
+
+    return RequestMeter(policy, on_wait)
 
 
 def param(state: RunState, name: str, default: Any) -> Any:

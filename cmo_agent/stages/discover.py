@@ -8,11 +8,11 @@ from typing import Any
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
-from cmo_agent.adapters.github import GitHubGateway, RequestMeter, metered
+from cmo_agent.adapters.github import GitHubGateway, metered
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.state import RunState
 from cmo_agent.query import query_from_goal
-from cmo_agent.stages.common import param, report_progress, settings_of
+from cmo_agent.stages.common import github_meter, param, report_progress, settings_of
 
 DEFAULT_MAX_REPOS = 10
 
@@ -22,7 +22,7 @@ def discover(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, An
     settings = settings_of(runtime)
     query = param(state, "query", None) or query_from_goal(state["goal"])
     max_repos = int(param(state, "max_repos", DEFAULT_MAX_REPOS))
-    meter = RequestMeter()
+    meter = github_meter(settings, runtime)
     repos: dict[str, dict[str, Any]] = {}
     skipped: Counter[str] = Counter()
     with metered(meter):

@@ -6,11 +6,11 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from cmo_agent.adapters.github import GithubException, GitHubGateway, ProfileMissing, RequestMeter, metered
+from cmo_agent.adapters.github import GithubException, GitHubGateway, ProfileMissing, metered
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.errors import error_record, utc_now
 from cmo_agent.core.state import RunState
-from cmo_agent.stages.common import param, report_progress, run_parallel, settings_of
+from cmo_agent.stages.common import github_meter, param, report_progress, run_parallel, settings_of
 from cmo_agent.stages.hygiene import is_noreply
 
 EMAIL_SOURCES = ("profile", "commit")
@@ -33,7 +33,7 @@ def enrich(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]
     candidates = state.get("candidates", {})
     gateway = GitHubGateway(settings)
     api_url = settings.github_api_url.rstrip("/")
-    meter = RequestMeter()
+    meter = github_meter(settings, runtime)
 
     def enrich_one(login: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
         candidate = candidates[login]

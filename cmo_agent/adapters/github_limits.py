@@ -1,0 +1,120 @@
+"""GitHub's limits, applied to every request the adapter sends (REST through PyGithub, and GraphQL).
+
+- primary limit (403/429 with `x-ratelimit-remaining: 0`): wait until `x-ratelimit-reset`;
+- secondary limit (403/429 with `retry-after`, or a "secondary rate limit" message): wait as told,
+  else back off from a minute;
+- 5xx answers and transport errors: retry with exponential backoff;
+- at most `max_in_flight` requests at once and `max_per_minute` per endpoint, process-wide.
+Every attempt is recorded in the current RequestMeter, so counters match what GitHub received.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class LimitPolicy:
+    """How patient the adapter is; every field has a safe default for github.com."""
+
+    max_retries: int = 5
+    backoff_base: float = 1.0
+    backoff_cap: float = 60.0
+    secondary_wait: float = 60.0
+    max_wait: float = 3700.0
+    max_in_flight: int = 10
+    max_per_minute: int = 800
+
+
+class Pacer:
+    """Process-wide: a bound on requests in flight and a minimum spacing per endpoint."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next_at: dict[str, float] = {}
+        self._slots: threading.BoundedSemaphore | None = None
+        self._slots_size = 0
+
+    def acquire(self, endpoint: str, policy: LimitPolicy) -> threading.BoundedSemaphore:
+        """Wait for the endpoint's next turn and a free slot; release the returned slot when done."""
+        with self._lock:
+            if self._slots is None or self._slots_size != policy.max_in_flight:
+                self._slots = threading.BoundedSemaphore(policy.max_in_flight)
+                self._slots_size = policy.max_in_flight
+            slots = self._slots
+            now = time.monotonic()
+            start = max(now, self._next_at.get(endpoint, now))
+            self._next_at[endpoint] = start + 60.0 / policy.max_per_minute
+        if start > now:
+            time.sleep(start - now)
+        slots.acquire()
+        return slots
+
+
+PACER = Pacer()
+
+
+def limit_wait(
+    status: int, headers: Mapping[str, str], body: str, attempt: int, policy: LimitPolicy, now: float | None = None
+) -> tuple[float, str] | None:
+    """Seconds to wait before trying again and why, or None when the answer is final."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if status in (403, 429):
+        if (retry_after := lowered.get("retry-after")) and retry_after.isdigit():
+            return float(retry_after), "secondary"
+        if lowered.get("x-ratelimit-remaining") == "0" and (reset := lowered.get("x-ratelimit-reset", "")).isdigit():
+            return max(float(reset) - (now or time.time()), 0.0) + 1.0, "primary"
+        if status == 429 or "secondary rate limit" in body.lower():
+            return min(policy.secondary_wait * 2**attempt, policy.max_wait), "secondary"
+        return None
+    if status >= 500:
+        return min(policy.backoff_base * 2**attempt, policy.backoff_cap), "server_error"
+    return None
+
+
+class LimitExceeded(RuntimeError):
+    """GitHub kept refusing after every retry the policy allows."""
+
+
+def send_with_limits(
+    send: Callable[[], R],
+    describe: Callable[[R], tuple[int, Mapping[str, str], str]],
+    endpoint: str,
+    policy: LimitPolicy,
+    on_attempt: Callable[[], None],
+    on_wait: Callable[[float, str], None],
+    transient: tuple[type[BaseException], ...],
+) -> R:
+    """Send a request, waiting and retrying as GitHub's limits and failures require.
+
+    `describe` gives an answer's status, headers and body; the last answer is returned when retries
+    run out (the caller's library then raises its usual error for it).
+    """
+    attempt = 0
+    while True:
+        slot = PACER.acquire(endpoint, policy)
+        on_attempt()
+        try:
+            answer = send()
+        except transient:
+            if attempt >= policy.max_retries:
+                raise
+            wait, reason = min(policy.backoff_base * 2**attempt, policy.backoff_cap), "transport_error"
+        else:
+            decision = limit_wait(*describe(answer), attempt=attempt, policy=policy)
+            if decision is None or attempt >= policy.max_retries:
+                return answer
+            wait, reason = decision
+            if wait > policy.max_wait:
+                raise LimitExceeded(f"GitHub asks to wait {wait:.0f} s ({reason}), more than {policy.max_wait:.0f} s")
+        finally:
+            slot.release()
+        on_wait(wait, reason)
+        time.sleep(wait)
+        attempt += 1
