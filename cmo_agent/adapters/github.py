@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import requests
 from github import Auth, Github, GithubException, UnknownObjectException
 from github.Requester import (
@@ -24,6 +25,7 @@ from github.Requester import (
     RequestsResponse,
 )
 
+from cmo_agent.adapters.github_graphql import GRAPHQL_BATCH, fetch_profiles, graphql_url
 from cmo_agent.adapters.github_limits import LimitPolicy, send_with_limits
 from cmo_agent.core.config import Settings
 
@@ -62,11 +64,16 @@ class RequestMeter:
         self.by_endpoint: Counter[str] = Counter()
         self.waits: Counter[str] = Counter()
         self.wait_seconds = 0.0
+        self.graphql_points = 0
 
     def record(self, url: str) -> None:
         with self._lock:
             self.total += 1
             self.by_endpoint[endpoint_of(url)] += 1
+
+    def record_points(self, points: int) -> None:
+        with self._lock:
+            self.graphql_points += points
 
     def record_wait(self, seconds: float, reason: str) -> None:
         with self._lock:
@@ -83,6 +90,8 @@ class RequestMeter:
             out.update({f"github_waits:{reason}": n for reason, n in self.waits.items()})
             if self.waits:
                 out["github_wait_seconds"] = round(self.wait_seconds)
+            if self.graphql_points:
+                out["github_graphql_points"] = self.graphql_points
         return out
 
 
@@ -160,6 +169,42 @@ class GitHubGateway:
             )
             clients[lazy] = client
         return client
+
+    def _graphql(self) -> httpx.Client:
+        client: httpx.Client | None = self._local.__dict__.get("graphql")
+        if client is None:
+            token = self._settings.github_token
+            assert token is not None
+            client = httpx.Client(
+                headers={"Authorization": f"bearer {token.get_secret_value()}", "User-Agent": "cmo-agent"},
+                timeout=30,
+            )
+            self._local.graphql = client
+        return client
+
+    @property
+    def has_token(self) -> bool:
+        return self._settings.github_token is not None
+
+    def profiles(self, logins: Sequence[str], rest: bool = False) -> dict[str, dict[str, Any] | None]:
+        """Profiles by login, None where the account is gone: GraphQL batches with a token (GraphQL
+        needs one), one REST request per person without it or with `rest`."""
+        meter = _current_meter.get() or RequestMeter()
+        if rest or self._settings.github_token is None:
+            return {login: self._profile_or_none(login) for login in logins}
+        url = graphql_url(self._settings.github_api_url)
+        found: dict[str, dict[str, Any] | None] = {}
+        for start in range(0, len(logins), GRAPHQL_BATCH):
+            chunk, points = fetch_profiles(self._graphql(), url, logins[start : start + GRAPHQL_BATCH], meter)
+            meter.record_points(points)
+            found |= chunk
+        return found
+
+    def _profile_or_none(self, login: str) -> dict[str, Any] | None:
+        try:
+            return self.profile(login)
+        except ProfileMissing:
+            return None
 
     def search_repositories(self, query: str, limit: int) -> Iterator[dict[str, Any]]:
         """Repositories matching `query`, most starred first; the caller stops iterating when satisfied."""

@@ -85,11 +85,16 @@ class GitHubStandIn:
 
     # --- routing -------------------------------------------------------------------------------
 
-    def handle(self, method: str, raw_path: str, authorized: bool) -> tuple[int, dict[str, str], Any]:
+    def handle(
+        self, method: str, raw_path: str, authorized: bool, payload: bytes = b""
+    ) -> tuple[int, dict[str, str], Any]:
         parts = urlsplit(raw_path)
         path = unquote(parts.path).rstrip("/") or "/"
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        status, headers, body = self._route(method, path, query)
+        if method == "POST" and path == "/graphql" and not self._faulted(path):
+            status, headers, body = self._graphql(payload, authorized)
+        else:
+            status, headers, body = self._route(method, path, query)
         with self._lock:
             self.requests.append(ReceivedRequest(method, path, query, status, authorized))
             used = len(self.requests)
@@ -98,10 +103,60 @@ class GitHubStandIn:
             "x-ratelimit-remaining": str(max(self.rate_limit - used, 0)),
             "x-ratelimit-used": str(used),
             "x-ratelimit-reset": str(int(time.time()) + 3600),
-            "x-ratelimit-resource": "search" if path.startswith("/search/") else "core",
+            "x-ratelimit-resource": {"/search": "search", "/graphql": "graphql"}.get(path[:7].rstrip("/"), "core"),
             **headers,
         }
         return status, headers, body
+
+    def _faulted(self, path: str) -> bool:
+        with self._lock:
+            return any(f.times > 0 and re.search(f.path_pattern, path) for f in self.faults)
+
+    def _graphql(self, payload: bytes, authorized: bool) -> tuple[int, dict[str, str], Any]:
+        """The `user(login:)` batch: every aliased user GitHub would resolve, NOT_FOUND errors for the rest.
+
+        Field selection is not interpreted: each user comes with all the fields the adapter asks for.
+        """
+        if not authorized:
+            return 401, {}, {"message": "This endpoint requires you to be authenticated."}
+        request = json.loads(payload or b"{}")
+        variables = request.get("variables") or {}
+        data: dict[str, Any] = {"rateLimit": {"cost": 1, "remaining": 4999, "resetAt": "2099-01-01T00:00:00Z"}}
+        errors = []
+        for alias, name, literal in re.findall(
+            r'(\w+)\s*:\s*user\(login:\s*(?:\$(\w+)|"([^"]*)")\)', request.get("query", "")
+        ):
+            login = variables.get(name, "") if name else literal
+            user = self._users.get(login.lower())
+            if user is None or user["type"] != "User":
+                data[alias] = None
+                errors.append(
+                    {
+                        "type": "NOT_FOUND",
+                        "path": [alias],
+                        "locations": [{"line": 1, "column": 1}],
+                        "message": f"Could not resolve to a User with the login of '{login}'.",
+                    }
+                )
+                continue
+            data[alias] = {
+                "login": user["login"],
+                "name": user.get("name"),
+                "company": user.get("company"),
+                "websiteUrl": user.get("blog") or None,
+                "location": user.get("location"),
+                "email": user.get("email") or "",
+                "bio": user.get("bio") or "",
+                "createdAt": user["created_at"],
+                "updatedAt": user["updated_at"],
+                "url": f"https://github.com/{user['login']}",
+                "followers": {"totalCount": user.get("followers", 0)},
+                "repositories": {"totalCount": user.get("public_repos", 0)},
+            }
+        body: dict[str, Any] = {"data": data}
+        if errors:
+            body["errors"] = errors
+        return 200, {}, body
 
     def _route(self, method: str, path: str, query: dict[str, str]) -> tuple[int, dict[str, str], Any]:
         with self._lock:
@@ -305,14 +360,13 @@ def _handler_for(stand_in: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            self.rfile.read(length)
-            self._answer("POST")
+            self._answer("POST", self.rfile.read(length))
 
-        def _answer(self, method: str) -> None:
+        def _answer(self, method: str, received: bytes = b"") -> None:
             if stand_in.latency:
                 time.sleep(stand_in.latency)
             authorized = bool(self.headers.get("Authorization"))
-            status, headers, body = stand_in.handle(method, self.path, authorized)
+            status, headers, body = stand_in.handle(method, self.path, authorized, received)
             payload = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")

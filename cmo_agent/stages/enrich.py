@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from langgraph.runtime import Runtime
 
 from cmo_agent.adapters.github import GithubException, GitHubGateway, ProfileMissing, metered
+from cmo_agent.adapters.github_graphql import GraphQLError
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.errors import error_record, utc_now
 from cmo_agent.core.state import RunState
@@ -31,35 +33,44 @@ def enrich(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]
     batch = pending[: settings.batch_size]
     sources = list(param(state, "email_sources", ["profile"]))
     candidates = state.get("candidates", {})
+    repos = state.get("repos", {})
     gateway = GitHubGateway(settings)
     api_url = settings.github_api_url.rstrip("/")
     meter = github_meter(settings, runtime)
+    errors: list[dict[str, Any]] = []
 
-    def enrich_one(login: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        candidate = candidates[login]
-        base = {"login": login, "repos": candidate["repos"], "contributions": candidate["contributions"]}
-        try:
-            profile = gateway.profile(login)
+    with metered(meter):
+        profiles = fetch_batch_profiles(gateway, batch, settings.github_workers, errors)
+
+        def lead_for(login: str) -> dict[str, Any]:
+            candidate = candidates[login]
+            base = {"login": login, "repos": candidate["repos"], "contributions": candidate["contributions"]}
+            profile = profiles[login]
+            if isinstance(profile, BaseException):
+                return base | {"status": "error", "error": str(profile)}
+            if profile is None:
+                return base | {"status": "missing"}
             lead = base | {"status": "enriched", "profile": profile, "email": None, "email_source": None}
             if profile["email"] and "profile" in sources:
-                lead |= {
+                return lead | {
                     "email": profile["email"],
                     "email_source": "profile",
                     "provenance": {"source": "profile", "url": f"{api_url}/users/{login}", "fetched_at": utc_now()},
                 }
-            elif "commit" in sources:
-                lead |= commit_address(gateway, login, candidate["repos"])
-            return lead, None
-        except ProfileMissing as exc:
-            return base | {"status": "missing"}, error_record("enrich", login, exc, login=login)
-        except GithubException as exc:
-            return base | {"status": "error", "error": str(exc)}, error_record("enrich", login, exc, login=login)
+            if "commit" in sources:
+                try:
+                    return lead | commit_address(gateway, login, candidate["repos"], repos)
+                except GithubException as exc:
+                    errors.append(error_record("enrich", login, exc, login=login, lookup="commits"))
+            return lead
 
-    with metered(meter):
-        results = run_parallel(enrich_one, batch, settings.github_workers)
+        leads = {lead["login"]: lead for lead in run_parallel(lead_for, batch, settings.github_workers)}
 
-    leads = {lead["login"]: lead for lead, _ in results}
-    errors = [error for _, error in results if error is not None]
+    for login, lead in leads.items():
+        if lead["status"] == "missing":
+            errors.append(
+                error_record("enrich", login, ProfileMissing(f"GitHub user {login!r} not found"), login=login)
+            )
     total = len(candidates)
     report_progress(runtime, "enrich", total - len(pending) + len(batch), total)
     return {
@@ -74,9 +85,51 @@ def enrich(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]
     }
 
 
-def commit_address(gateway: GitHubGateway, login: str, repos: dict[str, int]) -> dict[str, Any]:
-    """The newest non-noreply author address on `login`'s commits to the repository they contribute most to."""
-    top_repo = max(repos, key=lambda name: (repos[name], name))
+def fetch_batch_profiles(
+    gateway: GitHubGateway, logins: list[str], workers: int, errors: list[dict[str, Any]]
+) -> dict[str, dict[str, Any] | BaseException | None]:
+    """Profiles of `logins`: one GraphQL query per 50 with a token, else REST requests in parallel.
+
+    A failed GraphQL query falls back to REST for its people; a failed REST request is that
+    person's error, and the batch goes on.
+    """
+    if gateway.has_token:
+        try:
+            return dict(gateway.profiles(logins))
+        except (GraphQLError, httpx.HTTPError) as exc:
+            errors.append(error_record("enrich", ",".join(logins[:3]), exc, logins=len(logins), fallback="rest"))
+
+    def one(login: str) -> dict[str, Any] | BaseException | None:
+        try:
+            return gateway.profiles([login], rest=True)[login]
+        except GithubException as exc:
+            errors.append(error_record("enrich", login, exc, login=login))
+            return exc
+
+    return dict(zip(logins, run_parallel(one, logins, workers), strict=True))
+
+
+def commit_address(
+    gateway: GitHubGateway, login: str, contributed: dict[str, int], repos: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """A commit author address for `login`: from the repositories' commit pages already read (one
+    page covers many people), else from `?author=` on the repository they contribute most to."""
+    ranked = sorted(contributed, key=lambda name: (-contributed[name], name))
+    for name in ranked:
+        if found := repos.get(name, {}).get("commit_authors", {}).get(login):
+            return {
+                "email": found["email"],
+                "email_source": "commit",
+                "provenance": {
+                    "source": "commit",
+                    "repo": name,
+                    "sha": found["sha"],
+                    "url": found["url"],
+                    "via": "commit_page",
+                    "fetched_at": found.get("fetched_at", utc_now()),
+                },
+            }
+    top_repo = ranked[0]
     for found in gateway.commit_addresses(top_repo, login):
         if not is_noreply(found["email"]):
             return {
@@ -87,6 +140,7 @@ def commit_address(gateway: GitHubGateway, login: str, repos: dict[str, int]) ->
                     "repo": top_repo,
                     "sha": found["sha"],
                     "url": found["url"],
+                    "via": "author_filter",
                     "fetched_at": utc_now(),
                 },
             }

@@ -1,0 +1,61 @@
+"""Profiles through GraphQL batches with a token, REST without, and the traps of both."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from cmo_agent.core.config import Settings
+from cmo_agent.demo.github_server import Fault, GitHubStandIn
+from cmo_agent.runner import start_campaign
+
+GOAL = "Find active ML engineers"
+
+
+def _run(tmp_path: Path, github: GitHubStandIn, name: str, **env: Any) -> dict[str, Any]:
+    settings = Settings(
+        CMO_DATA_DIR=tmp_path / name, GITHUB_API_URL=github.url, CMO_GITHUB_MAX_PER_MIN=60_000, **env
+    )
+    outcome = start_campaign(settings, GOAL, {"max_repos": 3})
+    assert outcome.status == "done", outcome.error
+    return outcome.state
+
+
+def _decisions(state: dict[str, Any]) -> dict[str, Any]:
+    return {login: (lead["status"], lead.get("address"), lead.get("score")) for login, lead in state["leads"].items()}
+
+
+def test_graphql_batches_replace_one_request_per_person(tmp_path: Path, github: GitHubStandIn) -> None:
+    rest = _run(tmp_path, github, "rest")
+    rest_users = github.count(r"^/users/")
+    github.requests.clear()
+
+    batched = _run(tmp_path, github, "graphql", GITHUB_TOKEN="test-token", CMO_BATCH_SIZE=50)
+    people = len(batched["candidates"])
+    assert rest_users == people
+    assert github.count(r"^/users/") == 0
+    assert github.count(r"^/graphql$") == -(-people // 50)
+    assert batched["counters"]["github_api_calls"] == len(github.requests)
+    assert batched["counters"]["github_graphql_points"] == github.count(r"^/graphql$")
+    assert _decisions(batched) == _decisions(rest)
+
+
+def test_a_missing_profile_is_an_error_and_the_batch_goes_on(tmp_path: Path, demo_snapshot: dict[str, Any]) -> None:
+    snapshot = copy.deepcopy(demo_snapshot)
+    repo = max(snapshot["repos"], key=lambda r: r["stargazers_count"] if "machine-learning" in r["topics"] else -1)
+    repo["contributors"].insert(0, {"login": "deleted-account-42", "contributions": 10_000})
+    with GitHubStandIn(snapshot) as github:
+        state = _run(tmp_path, github, "missing", GITHUB_TOKEN="test-token")
+    assert state["leads"]["deleted-account-42"]["status"] == "missing"
+    assert [e["item"] for e in state["errors"]] == ["deleted-account-42"]
+    assert sum(1 for lead in state["leads"].values() if lead["status"] == "enriched") == len(state["leads"]) - 1
+
+
+def test_graphql_outage_falls_back_to_rest(tmp_path: Path, github: GitHubStandIn) -> None:
+    github.faults.append(Fault(r"^/graphql$", 502, times=1000))
+    state = _run(tmp_path, github, "fallback", GITHUB_TOKEN="test-token", CMO_GITHUB_MAX_RETRIES=0)
+    assert all(lead["status"] == "enriched" for lead in state["leads"].values())
+    assert github.count(r"^/users/") == len(state["candidates"])
+    assert state["errors"] and all(e["context"].get("fallback") == "rest" for e in state["errors"])
+    assert state["counters"]["github_api_calls"] == len(github.requests)
