@@ -14,9 +14,7 @@ GOAL = "Find active ML engineers"
 
 
 def _run(tmp_path: Path, github: GitHubStandIn, name: str, **env: Any) -> dict[str, Any]:
-    settings = Settings(
-        CMO_DATA_DIR=tmp_path / name, GITHUB_API_URL=github.url, CMO_GITHUB_MAX_PER_MIN=60_000, **env
-    )
+    settings = Settings(CMO_DATA_DIR=tmp_path / name, GITHUB_API_URL=github.url, CMO_GITHUB_MAX_PER_MIN=60_000, **env)
     outcome = start_campaign(settings, GOAL, {"max_repos": 3})
     assert outcome.status == "done", outcome.error
     return outcome.state
@@ -59,3 +57,32 @@ def test_graphql_outage_falls_back_to_rest(tmp_path: Path, github: GitHubStandIn
     assert github.count(r"^/users/") == len(state["candidates"])
     assert state["errors"] and all(e["context"].get("fallback") == "rest" for e in state["errors"])
     assert state["counters"]["github_api_calls"] == len(github.requests)
+
+
+def test_commit_addresses_come_from_commit_pages_first(tmp_path: Path, github: GitHubStandIn) -> None:
+    settings = Settings(
+        CMO_DATA_DIR=tmp_path / "commits",
+        GITHUB_API_URL=github.url,
+        CMO_GITHUB_MAX_PER_MIN=60_000,
+        GITHUB_TOKEN="test-token",
+    )
+    outcome = start_campaign(settings, GOAL, {"max_repos": 3, "email_sources": ["profile", "commit"]})
+    assert outcome.status == "done", outcome.error
+    leads = outcome.state["leads"].values()
+    from_pages = [lead for lead in leads if lead.get("provenance", {}).get("via") == "commit_page"]
+    from_filter = [lead for lead in leads if lead.get("provenance", {}).get("via") == "author_filter"]
+    assert from_pages, "the demo snapshot has people whose only address is in recent commits"
+    assert all(lead["email_source"] == "commit" and "noreply" not in lead["email"] for lead in from_pages + from_filter)
+    # One page per repository, then `?author=` only for people still without an address.
+    page_requests = [r for r in github.requests if r.path.endswith("/commits") and "author" not in r.query]
+    author_requests = [r for r in github.requests if r.path.endswith("/commits") and "author" in r.query]
+    assert len(page_requests) == 3
+    still_missing = [
+        lead
+        for lead in leads
+        if lead["status"] == "enriched"
+        and not lead["profile"]["email"]
+        and lead.get("provenance", {}).get("via") != "commit_page"
+    ]
+    assert len(author_requests) == len(still_missing)
+    assert outcome.state["counters"]["github_api_calls"] == len(github.requests)

@@ -252,6 +252,18 @@ class GitHubGateway:
             "updated_at": user.updated_at.isoformat() if user.updated_at else None,
         }
 
+    def recent_commit_authors(self, full_name: str) -> list[dict[str, Any]]:
+        """Login-linked author addresses on the repository's latest page of 100 commits, newest first."""
+        repo = self._client(lazy=True).get_repo(full_name)
+        found = []
+        for commit in repo.get_commits().get_page(0):
+            person = commit.commit.author
+            if commit.author is not None and person is not None and person.email:
+                found.append(
+                    {"login": commit.author.login, "email": person.email, "sha": commit.sha, "url": commit.html_url}
+                )
+        return found
+
     def commit_addresses(self, full_name: str, login: str) -> list[dict[str, Any]]:
         """Author addresses on the first page of `login`'s commits to a repository, newest first."""
         repo = self._client(lazy=True).get_repo(full_name)

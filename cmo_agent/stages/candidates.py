@@ -6,20 +6,31 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from cmo_agent.accounts import is_bot, is_noreply
 from cmo_agent.adapters.github import GithubException, GitHubGateway, metered
 from cmo_agent.context import CampaignContext
-from cmo_agent.core.errors import error_record
+from cmo_agent.core.errors import error_record, utc_now
 from cmo_agent.core.state import RunState
-from cmo_agent.stages.common import github_meter, report_progress, run_parallel, settings_of
-
-
-def is_bot(login: str, account_type: str | None) -> bool:
-    """GitHub bots: accounts of type Bot, and `[bot]` logins whatever their type says."""
-    return account_type == "Bot" or login.lower().endswith("[bot]")
+from cmo_agent.stages.common import github_meter, param, report_progress, run_parallel, settings_of
 
 
 def pending_repos(state: RunState) -> list[str]:
     return sorted(name for name, repo in state.get("repos", {}).items() if not repo.get("contributors_fetched"))
+
+
+def commit_authors(gateway: GitHubGateway, full_name: str) -> dict[str, dict[str, Any]]:
+    """Each person's newest usable commit address on the repository's latest commit page: one
+    request covers everyone who committed recently (noreply addresses are skipped)."""
+    authors: dict[str, dict[str, Any]] = {}
+    for found in gateway.recent_commit_authors(full_name):
+        if found["login"] not in authors and not is_noreply(found["email"]):
+            authors[found["login"]] = {
+                "email": found["email"],
+                "sha": found["sha"],
+                "url": found["url"],
+                "fetched_at": utc_now(),
+            }
+    return authors
 
 
 def extract_candidates(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:
@@ -29,9 +40,12 @@ def extract_candidates(state: RunState, runtime: Runtime[CampaignContext]) -> di
     gateway = GitHubGateway(settings)
     meter = github_meter(settings, runtime)
 
-    def fetch(full_name: str) -> list[dict[str, Any]] | BaseException:
+    with_commits = "commit" in param(state, "email_sources", ["profile"])
+
+    def fetch(full_name: str) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]] | BaseException:
         try:
-            return gateway.contributors(full_name)
+            people = gateway.contributors(full_name)
+            return people, commit_authors(gateway, full_name) if with_commits else {}
         except GithubException as exc:
             return exc
 
@@ -48,8 +62,9 @@ def extract_candidates(state: RunState, runtime: Runtime[CampaignContext]) -> di
             errors.append(error_record("extract_candidates", full_name, result, repo=full_name))
             repos[full_name] = {"contributors_fetched": True, "contributors_error": str(result)}
             continue
-        humans = [c for c in result if not is_bot(c["login"], c["type"])]
-        bots += len(result) - len(humans)
+        contributors, authors = result
+        humans = [c for c in contributors if not is_bot(c["login"], c["type"])]
+        bots += len(contributors) - len(humans)
         for person in humans:
             login = person["login"]
             record = candidates.get(login) or known.get(login) or {"login": login, "repos": {}}
@@ -58,7 +73,8 @@ def extract_candidates(state: RunState, runtime: Runtime[CampaignContext]) -> di
         repos[full_name] = {
             "contributors_fetched": True,
             "contributors": len(humans),
-            "bots_dropped": len(result) - len(humans),
+            "bots_dropped": len(contributors) - len(humans),
+            "commit_authors": authors,
         }
 
     done = len(state.get("repos", {})) - len(pending_repos(state)) + len(batch)

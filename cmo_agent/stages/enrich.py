@@ -7,13 +7,13 @@ from typing import Any
 import httpx
 from langgraph.runtime import Runtime
 
+from cmo_agent.accounts import is_noreply
 from cmo_agent.adapters.github import GithubException, GitHubGateway, ProfileMissing, metered
 from cmo_agent.adapters.github_graphql import GraphQLError
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.errors import error_record, utc_now
 from cmo_agent.core.state import RunState
 from cmo_agent.stages.common import github_meter, param, report_progress, run_parallel, settings_of
-from cmo_agent.stages.hygiene import is_noreply
 
 EMAIL_SOURCES = ("profile", "commit")
 

@@ -7,9 +7,9 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from langgraph.runtime import Runtime
 
+from cmo_agent.accounts import is_bot, is_noreply
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.state import RunState
-from cmo_agent.stages.candidates import is_bot
 from cmo_agent.stages.common import report_progress
 
 ROLE_LOCAL_PARTS = frozenset(
@@ -50,12 +50,6 @@ ROLE_LOCAL_PARTS = frozenset(
         "webmaster",
     ]
 )
-
-
-def is_noreply(address: str) -> bool:
-    """GitHub's private addresses and other do-not-reply mailboxes: a person's choice not to be written to."""
-    local, _, domain = address.lower().rpartition("@")
-    return domain.endswith("users.noreply.github.com") or local in ("noreply", "no-reply", "donotreply", "do-not-reply")
 
 
 def check_address(address: str) -> tuple[str | None, str | None]:

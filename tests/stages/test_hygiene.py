@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cmo_agent.stages.candidates import is_bot
+from cmo_agent.accounts import is_bot
 from cmo_agent.stages.hygiene import check_address
 
 
