@@ -58,11 +58,13 @@ def test_kill_during_enrichment_then_resume(
         resumed = run_cli(["resume", "crash"], env, tmp_path)
         assert resumed.returncode == 0, resumed.stderr
 
-        # Finished stages were not redone: no new search or contributor requests, and only the
-        # people without a checkpointed lead were fetched again.
+        # Finished stages were not redone: no new search or contributor requests; only people
+        # without a checkpointed lead were fetched again (fewer where the batch in flight had
+        # reached the cross-job cache), so nobody was fetched twice beyond that batch.
         assert github.count(r"^/search/") == before["search"] == 1
         assert github.count("/contributors$") == before["contributors"]
-        assert github.count(r"^/users/") - users_before == people - saved
+        assert github.count(r"^/users/") - users_before <= people - saved
+        assert github.count(r"^/users/") <= people + BATCH
 
     final = _export("crash", env, tmp_path)
     assert _comparable(final) == _comparable(expected)

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,11 +25,15 @@ from github.Requester import (
     RequestsResponse,
 )
 
+from cmo_agent.adapters.github_cache import MISS, GitHubCache
 from cmo_agent.adapters.github_graphql import GRAPHQL_BATCH, fetch_profiles, graphql_url
 from cmo_agent.adapters.github_limits import LimitPolicy, send_with_limits
 from cmo_agent.core.config import Settings
 
 __all__ = ["GitHubGateway", "GithubException", "ProfileMissing", "RequestMeter", "metered"]
+
+
+T = TypeVar("T")
 
 
 class ProfileMissing(LookupError):
@@ -65,11 +69,16 @@ class RequestMeter:
         self.waits: Counter[str] = Counter()
         self.wait_seconds = 0.0
         self.graphql_points = 0
+        self.cache_hits = 0
 
     def record(self, url: str) -> None:
         with self._lock:
             self.total += 1
             self.by_endpoint[endpoint_of(url)] += 1
+
+    def record_cache_hit(self) -> None:
+        with self._lock:
+            self.cache_hits += 1
 
     def record_points(self, points: int) -> None:
         with self._lock:
@@ -90,6 +99,8 @@ class RequestMeter:
             out.update({f"github_waits:{reason}": n for reason, n in self.waits.items()})
             if self.waits:
                 out["github_wait_seconds"] = round(self.wait_seconds)
+            if self.cache_hits:
+                out["github_cache_hits"] = self.cache_hits
             if self.graphql_points:
                 out["github_graphql_points"] = self.graphql_points
         return out
@@ -145,9 +156,22 @@ setattr(Requester, "_Requester__persist", True)  # noqa: B010
 class GitHubGateway:
     """GitHub reads the pipeline needs, returned as plain dicts for RunState."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, cache: GitHubCache | None = None) -> None:
         self._settings = settings
+        self._cache = cache
         self._local = threading.local()
+
+    def _cached(self, fetch: Callable[[], T], *key: str) -> T:
+        """`fetch()`, or its answer from an earlier job while the cache entry is fresh."""
+        if self._cache is None:
+            return fetch()
+        value = self._cache.get(*key)
+        if value is not MISS:
+            (_current_meter.get() or RequestMeter()).record_cache_hit()
+            return cast(T, value)
+        value = fetch()
+        self._cache.put(value, *key)
+        return value
 
     def _client(self, lazy: bool = False) -> Github:
         """This thread's client; `lazy` ones create objects without fetching them (no request)."""
@@ -190,15 +214,28 @@ class GitHubGateway:
         """Profiles by login, None where the account is gone: GraphQL batches with a token (GraphQL
         needs one), one REST request per person without it or with `rest`."""
         meter = _current_meter.get() or RequestMeter()
-        if rest or self._settings.github_token is None:
-            return {login: self._profile_or_none(login) for login in logins}
-        url = graphql_url(self._settings.github_api_url)
         found: dict[str, dict[str, Any] | None] = {}
-        for start in range(0, len(logins), GRAPHQL_BATCH):
-            chunk, points = fetch_profiles(self._graphql(), url, logins[start : start + GRAPHQL_BATCH], meter)
-            meter.record_points(points)
-            found |= chunk
-        return found
+        todo = []
+        for login in logins:
+            cached = self._cache.get("profile", login) if self._cache is not None else MISS
+            if cached is MISS:
+                todo.append(login)
+            else:
+                meter.record_cache_hit()
+                found[login] = cast(dict[str, Any] | None, cached)
+        if rest or self._settings.github_token is None:
+            fetched = {login: self._profile_or_none(login) for login in todo}
+        else:
+            fetched = {}
+            url = graphql_url(self._settings.github_api_url)
+            for start in range(0, len(todo), GRAPHQL_BATCH):
+                chunk, points = fetch_profiles(self._graphql(), url, todo[start : start + GRAPHQL_BATCH], meter)
+                meter.record_points(points)
+                fetched |= chunk
+        if self._cache is not None:
+            for login, profile in fetched.items():
+                self._cache.put(profile, "profile", login)
+        return found | fetched
 
     def _profile_or_none(self, login: str) -> dict[str, Any] | None:
         try:
@@ -223,11 +260,15 @@ class GitHubGateway:
 
     def contributors(self, full_name: str) -> list[dict[str, Any]]:
         """Every contributor account of a repository (all pages), with type and contribution count."""
-        repo = self._client(lazy=True).get_repo(full_name)
-        return [
-            {"login": user.login, "type": user.type, "contributions": user.contributions}
-            for user in repo.get_contributors()
-        ]
+
+        def fetch() -> list[dict[str, Any]]:
+            repo = self._client(lazy=True).get_repo(full_name)
+            return [
+                {"login": user.login, "type": user.type, "contributions": user.contributions}
+                for user in repo.get_contributors()
+            ]
+
+        return self._cached(fetch, "contributors", full_name)
 
     def profile(self, login: str) -> dict[str, Any]:
         """The public profile of `login`; raises ProfileMissing when the account is gone."""
@@ -254,6 +295,9 @@ class GitHubGateway:
 
     def recent_commit_authors(self, full_name: str) -> list[dict[str, Any]]:
         """Login-linked author addresses on the repository's latest page of 100 commits, newest first."""
+        return self._cached(lambda: self._recent_commit_authors(full_name), "commit_page", full_name)
+
+    def _recent_commit_authors(self, full_name: str) -> list[dict[str, Any]]:
         repo = self._client(lazy=True).get_repo(full_name)
         found = []
         for commit in repo.get_commits().get_page(0):
@@ -266,6 +310,9 @@ class GitHubGateway:
 
     def commit_addresses(self, full_name: str, login: str) -> list[dict[str, Any]]:
         """Author addresses on the first page of `login`'s commits to a repository, newest first."""
+        return self._cached(lambda: self._commit_addresses(full_name, login), "author_commits", full_name, login)
+
+    def _commit_addresses(self, full_name: str, login: str) -> list[dict[str, Any]]:
         repo = self._client(lazy=True).get_repo(full_name)
         found = []
         for commit in repo.get_commits(author=login).get_page(0):

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
         5, alias="CMO_GITHUB_MAX_RETRIES", ge=0, le=20, description="Retries of a GitHub request after 5xx or limits."
     )
     github_workers: int = Field(4, alias="CMO_GITHUB_WORKERS", ge=1, le=10, description="GitHub requests in flight.")
+    github_cache_ttl: float = Field(
+        86_400, alias="CMO_GITHUB_CACHE_TTL", ge=0, description="Seconds GitHub answers are reused across jobs; 0 off."
+    )
     batch_size: int = Field(
         20,
         alias="CMO_BATCH_SIZE",

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from cmo_agent.core.checkpointer import connect_sqlite, is_postgres, thread_id_for
+from cmo_agent.core.checkpointer import thread_id_for
+from cmo_agent.core.database import Database, open_database
 from cmo_agent.core.errors import JobNotFound, utc_now
 
 JobStatus = Literal["running", "paused", "awaiting_approval", "done", "failed"]
@@ -87,17 +87,11 @@ class Job:
 
 
 class JobStore:
-    """Reads and writes job records over a DB-API connection (sqlite3 or psycopg)."""
+    """Reads and writes job records."""
 
-    def __init__(self, conn: Any, placeholder: str) -> None:
-        self._conn = conn
-        self._ph = placeholder
+    def __init__(self, db: Database) -> None:
+        self._execute = db.execute
         self._execute(_SCHEMA)
-
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        cur = self._conn.execute(sql.replace("?", self._ph), tuple(params))
-        rows = cur.fetchall() if cur.description else []
-        return [tuple(row) for row in rows]
 
     def create(self, job_id: str, goal: str, params: dict[str, Any]) -> Job:
         now = utc_now()
@@ -143,14 +137,5 @@ def _job_from_row(row: tuple[Any, ...]) -> Job:
 @contextmanager
 def open_job_store(url: str) -> Iterator[JobStore]:
     """The job store in the database named by the checkpoint URL."""
-    if is_postgres(url):
-        import psycopg
-
-        with psycopg.connect(url, autocommit=True) as pg_conn:
-            yield JobStore(pg_conn, "%s")
-        return
-    conn: sqlite3.Connection = connect_sqlite(url)
-    try:
-        yield JobStore(conn, "?")
-    finally:
-        conn.close()
+    with open_database(url) as db:
+        yield JobStore(db)

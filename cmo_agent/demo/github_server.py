@@ -28,6 +28,8 @@ class ReceivedRequest:
     query: dict[str, str]
     status: int
     authorized: bool
+    at: float
+    """time.monotonic() when the answer was ready."""
 
 
 @dataclass
@@ -96,7 +98,7 @@ class GitHubStandIn:
         else:
             status, headers, body = self._route(method, path, query)
         with self._lock:
-            self.requests.append(ReceivedRequest(method, path, query, status, authorized))
+            self.requests.append(ReceivedRequest(method, path, query, status, authorized, time.monotonic()))
             used = len(self.requests)
         headers = {
             "x-ratelimit-limit": str(self.rate_limit),

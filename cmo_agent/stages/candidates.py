@@ -8,6 +8,7 @@ from langgraph.runtime import Runtime
 
 from cmo_agent.accounts import is_bot, is_noreply
 from cmo_agent.adapters.github import GithubException, GitHubGateway, metered
+from cmo_agent.adapters.github_cache import open_github_cache
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.errors import error_record, utc_now
 from cmo_agent.core.state import RunState
@@ -37,7 +38,6 @@ def extract_candidates(state: RunState, runtime: Runtime[CampaignContext]) -> di
     """List contributors of the next batch of repositories (all pages) and merge them per person."""
     settings = settings_of(runtime)
     batch = pending_repos(state)[: settings.github_workers]
-    gateway = GitHubGateway(settings)
     meter = github_meter(settings, runtime)
 
     with_commits = "commit" in param(state, "email_sources", ["profile"])
@@ -49,7 +49,8 @@ def extract_candidates(state: RunState, runtime: Runtime[CampaignContext]) -> di
         except GithubException as exc:
             return exc
 
-    with metered(meter):
+    with metered(meter), open_github_cache(settings) as cache:
+        gateway = GitHubGateway(settings, cache)
         results = run_parallel(fetch, batch, settings.github_workers)
 
     candidates: dict[str, dict[str, Any]] = {}

@@ -9,6 +9,7 @@ from langgraph.runtime import Runtime
 
 from cmo_agent.accounts import is_noreply
 from cmo_agent.adapters.github import GithubException, GitHubGateway, ProfileMissing, metered
+from cmo_agent.adapters.github_cache import open_github_cache
 from cmo_agent.adapters.github_graphql import GraphQLError
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.errors import error_record, utc_now
@@ -34,12 +35,12 @@ def enrich(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]
     sources = list(param(state, "email_sources", ["profile"]))
     candidates = state.get("candidates", {})
     repos = state.get("repos", {})
-    gateway = GitHubGateway(settings)
     api_url = settings.github_api_url.rstrip("/")
     meter = github_meter(settings, runtime)
     errors: list[dict[str, Any]] = []
 
-    with metered(meter):
+    with metered(meter), open_github_cache(settings) as cache:
+        gateway = GitHubGateway(settings, cache)
         profiles = fetch_batch_profiles(gateway, batch, settings.github_workers, errors)
 
         def lead_for(login: str) -> dict[str, Any]:

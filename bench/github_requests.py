@@ -1,0 +1,122 @@
+"""GitHub requests per drafted lead, wall time and peak pace, against the stand-in with latency.
+
+Runs two campaigns over the same repositories (email sources profile,commit, with a token so
+profiles come through GraphQL) and prints what GitHub would have seen.
+
+    .venv/bin/python bench/github_requests.py [--repos 12] [--people 300] [--latency 0.1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cmo_agent.accounts import is_bot, is_noreply
+from cmo_agent.adapters.github import endpoint_of
+from cmo_agent.core.config import Settings
+from cmo_agent.demo.build_snapshot import build_snapshot
+from cmo_agent.demo.github_server import GitHubStandIn, shift_dates
+from cmo_agent.runner import start_campaign
+from cmo_agent.stages.hygiene import check_address
+
+
+def reachable(snapshot: dict[str, Any], repos: list[str]) -> set[str]:
+    """Distinct usable addresses the stand-in exposes for the humans of `repos` (profile or commit)."""
+    chosen = [r for r in snapshot["repos"] if r["full_name"] in repos]
+    people = {c["login"] for r in chosen for c in r["contributors"]}
+    users = snapshot["users"]
+    found: set[str] = set()
+    for login in people:
+        user = users.get(login)
+        if user is None or is_bot(login, user["type"]):
+            continue
+        candidates = [user.get("email")] + [
+            c["author_email"] for r in chosen for c in r["commits"] if c["author_login"] == login
+        ]
+        for address in candidates:
+            if address and not is_noreply(address) and (normalized := check_address(address)[0]):
+                found.add(normalized.lower())
+                break
+    return found
+
+
+def peak_per_minute(stand_in: GitHubStandIn) -> dict[str, int]:
+    peaks: Counter[str] = Counter()
+    by_endpoint: dict[str, list[float]] = {}
+    for request in stand_in.requests:
+        by_endpoint.setdefault(endpoint_of(request.path), []).append(request.at)
+    for endpoint, times in by_endpoint.items():
+        times.sort()
+        start = 0
+        for end, moment in enumerate(times):
+            while moment - times[start] > 60:
+                start += 1
+            peaks[endpoint] = max(peaks[endpoint], end - start + 1)
+    return dict(peaks)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repos", type=int, default=12)
+    parser.add_argument("--people", type=int, default=300)
+    parser.add_argument("--latency", type=float, default=0.1)
+    args = parser.parse_args()
+
+    snapshot = shift_dates(build_snapshot(repos=args.repos, people=args.people), datetime.now(UTC))
+    params = {
+        "query": "archived:false fork:false",
+        "max_repos": args.repos,
+        "min_score": 0,
+        "email_sources": ["profile", "commit"],
+    }
+    with tempfile.TemporaryDirectory() as tmp, GitHubStandIn(snapshot, latency=args.latency) as github:
+        settings = Settings(CMO_DATA_DIR=Path(tmp), GITHUB_API_URL=github.url, GITHUB_TOKEN="bench-token")
+        runs = []
+        for job_id in ("first", "second"):
+            github.requests.clear()
+            marks: dict[str, float] = {}
+            started = time.perf_counter()
+
+            def mark(event: dict[str, Any], marks: dict[str, float] = marks) -> None:
+                marks[str(event.get("stage"))] = time.perf_counter()
+
+            outcome = start_campaign(settings, "bench", params, job_id=job_id, on_progress=mark)
+            assert outcome.status == "done", outcome.error
+            runs.append((outcome, len(github.requests), marks.get("enrich", 0.0) - started, peak_per_minute(github)))
+
+    first, requests, github_seconds, peaks = runs[0]
+    drafted = len(first.state["to_send"])
+    drafted_addresses = {d["to"].lower() for d in first.state["to_send"].values()}
+    exposed = reachable(snapshot, list(first.state["repos"]))
+    print(
+        f"latency {args.latency * 1000:.0f} ms, {len(first.state['repos'])} repositories, "
+        f"{len(first.state['candidates'])} candidates"
+    )
+    print(
+        f"first run: {requests} GitHub requests (counter {first.state['counters']['github_api_calls']}), "
+        f"{drafted} drafted -> {requests / drafted:.3f} requests per drafted lead"
+    )
+    print(
+        f"reachable addresses drafted: {len(drafted_addresses & exposed)} of {len(exposed)} "
+        f"({len(drafted_addresses & exposed) / len(exposed):.1%})"
+    )
+    print(f"GitHub stages (discover..enrich) wall time: {github_seconds:.1f} s")
+    print("peak requests per minute per endpoint: " + ", ".join(f"{k} {v}" for k, v in sorted(peaks.items())))
+    print(f"second run over the same repositories: {runs[1][1]} requests ({runs[1][1] / requests:.0%} of the first)")
+    print(
+        "requests by endpoint (first run): "
+        + ", ".join(
+            f"{k.removeprefix('github_requests:')} {v}"
+            for k, v in sorted(first.state["counters"].items())
+            if k.startswith("github_requests:")
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
