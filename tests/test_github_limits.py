@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from cmo_agent.accounts import is_bot
 from cmo_agent.adapters.github_limits import LimitPolicy, limit_wait
 from cmo_agent.core.config import Settings
 from cmo_agent.demo.github_server import Fault, GitHubStandIn
@@ -77,3 +78,27 @@ def test_secondary_limit_honours_retry_after(tmp_path: Path, github: GitHubStand
 )
 def test_limit_decisions(status: int, headers: dict[str, str], body: str, expected: tuple[float, str] | None) -> None:
     assert limit_wait(status, headers, body, attempt=0, policy=LimitPolicy(), now=1000.0) == expected
+
+
+def test_pagination_limit_422_ends_the_list(
+    tmp_path: Path, github: GitHubStandIn, demo_snapshot: dict[str, Any]
+) -> None:
+    biggest = max(demo_snapshot["repos"], key=lambda r: len(r["contributors"]))
+    assert len(biggest["contributors"]) > 100
+    github.faults.append(
+        Fault(
+            rf"^/repos/{biggest['full_name']}/contributors$",
+            422,
+            times=1000,
+            query={"page": "2"},
+            body={"message": "Pagination is limited for this resource"},
+        )
+    )
+    settings = Settings(CMO_DATA_DIR=tmp_path / "data", GITHUB_API_URL=github.url, CMO_GITHUB_MAX_PER_MIN=60_000)
+    outcome = start_campaign(settings, GOAL, {"query": biggest["name"], "max_repos": 1})
+    assert outcome.status == "done", outcome.error
+    repo = outcome.state["repos"][biggest["full_name"]]
+    assert "contributors_error" not in repo and not outcome.state["errors"]
+    first_page = [c["login"] for c in biggest["contributors"][:100]]
+    humans = [login for login in first_page if not is_bot(login, demo_snapshot["users"][login]["type"])]
+    assert set(outcome.state["candidates"]) == set(humans)

@@ -263,10 +263,15 @@ class GitHubGateway:
 
         def fetch() -> list[dict[str, Any]]:
             repo = self._client(lazy=True).get_repo(full_name)
-            return [
-                {"login": user.login, "type": user.type, "contributions": user.contributions}
-                for user in repo.get_contributors()
-            ]
+            people: list[dict[str, Any]] = []
+            try:
+                for user in repo.get_contributors():
+                    people.append({"login": user.login, "type": user.type, "contributions": user.contributions})
+            except GithubException as exc:
+                # GitHub ends some long lists with 422 "pagination is limited": that is the end.
+                if exc.status != 422:
+                    raise
+            return people
 
         return self._cached(fetch, "contributors", full_name)
 

@@ -34,13 +34,19 @@ class ReceivedRequest:
 
 @dataclass
 class Fault:
-    """Answer `status` (with `headers` and `body`) to the next `times` requests whose path matches."""
+    """Answer `status` (with `headers` and `body`) to the next `times` requests whose path matches
+    (and whose query has every item of `query`)."""
 
     path_pattern: str
     status: int
     times: int = 1
     headers: dict[str, str] | None = None
     body: dict[str, Any] | None = None
+    query: dict[str, str] | None = None
+
+    def applies(self, path: str, query: dict[str, str]) -> bool:
+        wanted = (self.query or {}).items()
+        return self.times > 0 and bool(re.search(self.path_pattern, path)) and all(query.get(k) == v for k, v in wanted)
 
 
 class GitHubStandIn:
@@ -93,7 +99,7 @@ class GitHubStandIn:
         parts = urlsplit(raw_path)
         path = unquote(parts.path).rstrip("/") or "/"
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        if method == "POST" and path == "/graphql" and not self._faulted(path):
+        if method == "POST" and path == "/graphql" and not self._faulted(path, query):
             status, headers, body = self._graphql(payload, authorized)
         else:
             status, headers, body = self._route(method, path, query)
@@ -110,9 +116,9 @@ class GitHubStandIn:
         }
         return status, headers, body
 
-    def _faulted(self, path: str) -> bool:
+    def _faulted(self, path: str, query: dict[str, str]) -> bool:
         with self._lock:
-            return any(f.times > 0 and re.search(f.path_pattern, path) for f in self.faults)
+            return any(fault.applies(path, query) for fault in self.faults)
 
     def _graphql(self, payload: bytes, authorized: bool) -> tuple[int, dict[str, str], Any]:
         """The `user(login:)` batch: every aliased user GitHub would resolve, NOT_FOUND errors for the rest.
@@ -163,7 +169,7 @@ class GitHubStandIn:
     def _route(self, method: str, path: str, query: dict[str, str]) -> tuple[int, dict[str, str], Any]:
         with self._lock:
             for fault in self.faults:
-                if fault.times > 0 and re.search(fault.path_pattern, path):
+                if fault.applies(path, query):
                     fault.times -= 1
                     return fault.status, dict(fault.headers or {}), fault.body or {"message": "fault"}
         if method != "GET":
