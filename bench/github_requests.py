@@ -67,7 +67,8 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1)
     args = parser.parse_args()
 
-    snapshot = shift_dates(build_snapshot(repos=args.repos, people=args.people), datetime.now(UTC))
+    # The generator always plants an archived repository and a fork, which search results skip.
+    snapshot = shift_dates(build_snapshot(repos=args.repos + 2, people=args.people), datetime.now(UTC))
     params = {
         "query": "archived:false fork:false",
         "max_repos": args.repos,
