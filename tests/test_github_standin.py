@@ -72,3 +72,20 @@ def test_faults_answer_the_planted_status(github: GitHubStandIn) -> None:
     with httpx.Client(base_url=github.url) as client:
         assert client.get("/users/anyone").status_code == 502
         assert client.get("/users/anyone").status_code == 404
+
+
+def test_graphql_batch_answers_partial_data_with_not_found_errors(
+    github: GitHubStandIn, demo_snapshot: dict[str, Any]
+) -> None:
+    login = next(u for u, user in demo_snapshot["users"].items() if user["type"] == "User")
+    query = 'query { a: user(login: $x) { login } b: user(login: "no-such-person-here") { login } }'
+    with httpx.Client(base_url=github.url) as client:
+        anonymous = client.post("/graphql", json={"query": query, "variables": {"x": login}})
+        answer = client.post(
+            "/graphql", json={"query": query, "variables": {"x": login}}, headers={"Authorization": "bearer t"}
+        )
+    assert anonymous.status_code == 401
+    assert answer.status_code == 200 and answer.headers["x-ratelimit-resource"] == "graphql"
+    body = answer.json()
+    assert body["data"]["a"]["login"] == login and body["data"]["b"] is None
+    assert [(e["type"], e["path"]) for e in body["errors"]] == [("NOT_FOUND", ["b"])]

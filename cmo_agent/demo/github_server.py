@@ -111,7 +111,7 @@ class GitHubStandIn:
             "x-ratelimit-remaining": str(max(self.rate_limit - used, 0)),
             "x-ratelimit-used": str(used),
             "x-ratelimit-reset": str(int(time.time()) + 3600),
-            "x-ratelimit-resource": {"/search": "search", "/graphql": "graphql"}.get(path[:7].rstrip("/"), "core"),
+            "x-ratelimit-resource": _resource_of(path),
             **headers,
         }
         return status, headers, body
@@ -322,6 +322,13 @@ class GitHubStandIn:
             "author": self._user_summary(login) if login else None,
             "committer": self._user_summary(login) if login else None,
         }
+
+
+def _resource_of(path: str) -> str:
+    """Which rate-limit bucket GitHub charges a path to."""
+    if path.startswith("/search/"):
+        return "search"
+    return "graphql" if path == "/graphql" else "core"
 
 
 _QUALIFIER = re.compile(r'(\w+):("[^"]*"|\S+)')
