@@ -125,7 +125,7 @@ def _describe(answer: RequestsResponse) -> tuple[int, Mapping[str, str], str]:
 
 def _send_limited(send: Callable[[], RequestsResponse], url: str) -> RequestsResponse:
     """Every PyGithub request goes through here: counted, paced, retried within GitHub's limits."""
-    meter = _current_meter.get() or RequestMeter()
+    meter = _meter()
     return send_with_limits(
         send,
         _describe,
@@ -153,13 +153,23 @@ Requester.injectConnectionClasses(_LimitedHTTP, _LimitedHTTPS)
 setattr(Requester, "_Requester__persist", True)  # noqa: B010
 
 
+_THREAD_CLIENTS = threading.local()
+
+
+def _meter() -> RequestMeter:
+    """The meter of the current node, or a throwaway one outside any node."""
+    return _current_meter.get() or RequestMeter()
+
+
 class GitHubGateway:
     """GitHub reads the pipeline needs, returned as plain dicts for RunState."""
 
     def __init__(self, settings: Settings, cache: GitHubCache | None = None) -> None:
         self._settings = settings
         self._cache = cache
-        self._local = threading.local()
+        token = settings.github_token
+        # Clients outlive the gateway (one per thread, host and token) so connections are reused.
+        self._client_key = (settings.github_api_url.rstrip("/"), token.get_secret_value() if token else "")
 
     def _cached(self, fetch: Callable[[], T], *key: str) -> T:
         """`fetch()`, or its answer from an earlier job while the cache entry is fresh."""
@@ -167,7 +177,7 @@ class GitHubGateway:
             return fetch()
         value = self._cache.get(*key)
         if value is not MISS:
-            (_current_meter.get() or RequestMeter()).record_cache_hit()
+            _meter().record_cache_hit()
             return cast(T, value)
         value = fetch()
         self._cache.put(value, *key)
@@ -175,8 +185,8 @@ class GitHubGateway:
 
     def _client(self, lazy: bool = False) -> Github:
         """This thread's client; `lazy` ones create objects without fetching them (no request)."""
-        clients: dict[bool, Github] = self._local.__dict__.setdefault("clients", {})
-        client = clients.get(lazy)
+        clients: dict[tuple[str, str, bool], Github] = _THREAD_CLIENTS.__dict__.setdefault("rest", {})
+        client = clients.get((*self._client_key, lazy))
         if client is None:
             token = self._settings.github_token
             client = Github(
@@ -191,11 +201,12 @@ class GitHubGateway:
                 seconds_between_writes=None,
                 lazy=lazy,
             )
-            clients[lazy] = client
+            clients[(*self._client_key, lazy)] = client
         return client
 
     def _graphql(self) -> httpx.Client:
-        client: httpx.Client | None = self._local.__dict__.get("graphql")
+        clients: dict[tuple[str, str], httpx.Client] = _THREAD_CLIENTS.__dict__.setdefault("graphql", {})
+        client = clients.get(self._client_key)
         if client is None:
             token = self._settings.github_token
             assert token is not None
@@ -203,7 +214,7 @@ class GitHubGateway:
                 headers={"Authorization": f"bearer {token.get_secret_value()}", "User-Agent": "cmo-agent"},
                 timeout=30,
             )
-            self._local.graphql = client
+            clients[self._client_key] = client
         return client
 
     @property
@@ -213,7 +224,7 @@ class GitHubGateway:
     def profiles(self, logins: Sequence[str], rest: bool = False) -> dict[str, dict[str, Any] | None]:
         """Profiles by login, None where the account is gone: GraphQL batches with a token (GraphQL
         needs one), one REST request per person without it or with `rest`."""
-        meter = _current_meter.get() or RequestMeter()
+        meter = _meter()
         found: dict[str, dict[str, Any] | None] = {}
         todo = []
         for login in logins:

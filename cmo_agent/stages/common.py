@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -38,9 +39,20 @@ def run_parallel(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list
     items = list(items)
     if workers <= 1 or len(items) <= 1:
         return [fn(item) for item in items]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cmo-stage") as pool:
-        futures = [pool.submit(contextvars.copy_context().run, fn, item) for item in items]
-        return [future.result() for future in futures]
+    futures = [_pool(workers).submit(contextvars.copy_context().run, fn, item) for item in items]
+    return [future.result() for future in futures]
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """One long-lived pool per width, so per-thread HTTP clients keep their connections across batches."""
+    with _POOLS_LOCK:
+        if workers not in _POOLS:
+            _POOLS[workers] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"cmo-stage-{workers}")
+        return _POOLS[workers]
 
 
 def github_meter(settings: Settings, runtime: Runtime[CampaignContext] | None) -> RequestMeter:
