@@ -32,8 +32,8 @@ def test_contributors_paginate_with_link_headers(github: GitHubStandIn, demo_sna
 
 def test_rate_limit_headers_count_down(github: GitHubStandIn) -> None:
     with httpx.Client(base_url=github.url) as client:
-        first = client.get("/rate_limit").headers
-        second = client.get("/rate_limit").headers
+        first = client.get("/users/nobody").headers
+        second = client.get("/users/nobody").headers
     assert first["x-ratelimit-limit"] == "5000"
     assert int(second["x-ratelimit-remaining"]) == int(first["x-ratelimit-remaining"]) - 1
     assert int(second["x-ratelimit-reset"]) > 0 and second["x-ratelimit-resource"] == "core"

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import datetime
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -28,9 +29,10 @@ from github.Requester import (
 from cmo_agent.adapters.github_cache import MISS, GitHubCache
 from cmo_agent.adapters.github_graphql import GRAPHQL_BATCH, fetch_profiles, graphql_url
 from cmo_agent.adapters.github_limits import LimitPolicy, send_with_limits
+from cmo_agent.adapters.github_search import PER_PAGE, SearchLog, search_all
 from cmo_agent.core.config import Settings
 
-__all__ = ["GitHubGateway", "GithubException", "ProfileMissing", "RequestMeter", "metered"]
+__all__ = ["GitHubGateway", "GithubException", "ProfileMissing", "RequestMeter", "SearchLog", "metered"]
 
 
 T = TypeVar("T")
@@ -156,6 +158,11 @@ setattr(Requester, "_Requester__persist", True)  # noqa: B010
 _THREAD_CLIENTS = threading.local()
 
 
+def _iso(timestamp: str | None) -> str | None:
+    """GitHub's `...Z` timestamps as ISO 8601 with an explicit offset, or None."""
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).isoformat() if timestamp else None
+
+
 def _meter() -> RequestMeter:
     """The meter of the current node, or a throwaway one outside any node."""
     return _current_meter.get() or RequestMeter()
@@ -254,19 +261,30 @@ class GitHubGateway:
         except ProfileMissing:
             return None
 
-    def search_repositories(self, query: str, limit: int) -> Iterator[dict[str, Any]]:
-        """Repositories matching `query`, most starred first; the caller stops iterating when satisfied."""
-        for repo in self._client().search_repositories(query, sort="stars", order="desc"):
+    def search_repositories(self, query: str, log: SearchLog) -> Iterator[dict[str, Any]]:
+        """Repositories matching `query`, most starred first, past the 1,000-results cap; the
+        caller stops iterating when satisfied, and no further page is fetched."""
+        requester = self._client().requester
+
+        def fetch(q: str, page: int) -> tuple[int, bool, list[dict[str, Any]]]:
+            _, data = requester.requestJsonAndCheck(
+                "GET",
+                "/search/repositories",
+                parameters={"q": q, "sort": "stars", "order": "desc", "per_page": PER_PAGE, "page": page},
+            )
+            return int(data["total_count"]), bool(data.get("incomplete_results")), list(data["items"])
+
+        for raw in search_all(query, fetch, log):
             yield {
-                "full_name": repo.full_name,
-                "html_url": repo.html_url,
-                "description": repo.description or "",
-                "topics": list(repo.topics or []),
-                "language": repo.language,
-                "stars": repo.stargazers_count,
-                "archived": bool(repo.archived),
-                "fork": bool(repo.fork),
-                "pushed_at": repo.pushed_at.isoformat() if repo.pushed_at else None,
+                "full_name": raw["full_name"],
+                "html_url": raw["html_url"],
+                "description": raw.get("description") or "",
+                "topics": list(raw.get("topics") or []),
+                "language": raw.get("language"),
+                "stars": raw.get("stargazers_count", 0),
+                "archived": bool(raw.get("archived")),
+                "fork": bool(raw.get("fork")),
+                "pushed_at": _iso(raw.get("pushed_at")),
             }
 
     def contributors(self, full_name: str) -> list[dict[str, Any]]:

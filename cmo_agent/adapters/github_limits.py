@@ -4,7 +4,9 @@
 - secondary limit (403/429 with `retry-after`, or a "secondary rate limit" message): wait as told,
   else back off from a minute;
 - 5xx answers and transport errors: retry with exponential backoff;
-- at most `max_in_flight` requests at once and `max_per_minute` per endpoint, process-wide.
+- at most `max_in_flight` requests at once and `max_per_minute` per endpoint, process-wide;
+- a budget an answer reported as spent (`x-ratelimit-remaining: 0`, e.g. search's 30 a minute):
+  wait for its reset before sending to that resource again, instead of being refused.
 Every attempt is recorded in the current RequestMeter, so counters match what GitHub received.
 """
 
@@ -32,12 +34,21 @@ class LimitPolicy:
     max_per_minute: int = 800
 
 
+def resource_of(endpoint: str) -> str:
+    """The rate-limit budget GitHub charges an endpoint to."""
+    if endpoint.startswith("/search/"):
+        return "search"
+    return "graphql" if endpoint == "/graphql" else "core"
+
+
 class Pacer:
-    """Process-wide: a bound on requests in flight and a minimum spacing per endpoint."""
+    """Process-wide: a bound on requests in flight, a minimum spacing per endpoint, and the
+    budgets GitHub said are spent (resource → epoch second of their reset)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._next_at: dict[str, float] = {}
+        self._spent_until: dict[str, float] = {}
         self._slots: threading.BoundedSemaphore | None = None
         self._slots_size = 0
 
@@ -55,6 +66,24 @@ class Pacer:
             time.sleep(start - now)
         slots.acquire()
         return slots
+
+    def observe(self, endpoint: str, headers: Mapping[str, str]) -> None:
+        """Remember whether the answer said its budget is spent, and until when."""
+        lowered = {k.lower(): v for k, v in headers.items()}
+        resource = lowered.get("x-ratelimit-resource") or resource_of(endpoint)
+        remaining, reset = lowered.get("x-ratelimit-remaining"), lowered.get("x-ratelimit-reset", "")
+        with self._lock:
+            if remaining == "0" and reset.isdigit():
+                self._spent_until[resource] = float(reset)
+            elif remaining is not None:
+                self._spent_until.pop(resource, None)
+
+    def budget_wait(self, endpoint: str, now: float | None = None) -> float:
+        """Seconds until the endpoint's spent budget resets (0 when it is not known to be spent)."""
+        with self._lock:
+            reset = self._spent_until.get(resource_of(endpoint))
+        now = time.time() if now is None else now
+        return 0.0 if reset is None or reset < now else reset - now + 1.0
 
 
 PACER = Pacer()
@@ -98,6 +127,11 @@ def send_with_limits(
     """
     attempt = 0
     while True:
+        if (budget := PACER.budget_wait(endpoint)) > 0:
+            if budget > policy.max_wait:
+                raise LimitExceeded(f"GitHub's {resource_of(endpoint)} budget resets in {budget:.0f} s")
+            on_wait(budget, "primary")
+            time.sleep(budget)
         slot = PACER.acquire(endpoint, policy)
         on_attempt()
         try:
@@ -107,7 +141,9 @@ def send_with_limits(
                 raise
             wait, reason = min(policy.backoff_base * 2**attempt, policy.backoff_cap), "transport_error"
         else:
-            decision = limit_wait(*describe(answer), attempt=attempt, policy=policy)
+            status, headers, body = describe(answer)
+            PACER.observe(endpoint, headers)
+            decision = limit_wait(status, headers, body, attempt=attempt, policy=policy)
             if decision is None or attempt >= policy.max_retries:
                 return answer
             wait, reason = decision

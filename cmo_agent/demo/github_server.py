@@ -19,6 +19,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 Snapshot = dict[str, Any]
+SEARCH_CAP = 1000
+"""GitHub's search shows at most this many results of one query."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,10 @@ class GitHubStandIn:
         self._lock = threading.Lock()
         self.requests: list[ReceivedRequest] = []
         self.faults: list[Fault] = []
-        self.rate_limit = 5000
+        # GitHub's budgets per resource: (requests, window in seconds). Spent budgets answer 403.
+        self.limits: dict[str, tuple[int, float]] = {"core": (5000, 3600), "search": (30, 60), "graphql": (5000, 3600)}
+        self._windows: dict[str, tuple[float, int]] = {}
+        self.search_cap = SEARCH_CAP
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -99,22 +104,40 @@ class GitHubStandIn:
         parts = urlsplit(raw_path)
         path = unquote(parts.path).rstrip("/") or "/"
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        if method == "POST" and path == "/graphql" and not self._faulted(path, query):
+        resource = _resource_of(path)
+        limit, used, reset = self._charge(resource, free=path == "/rate_limit")
+        status: int
+        headers: dict[str, str]
+        body: Any
+        if used > limit:
+            status, headers, body = 403, {}, {"message": f"API rate limit exceeded ({resource})."}
+        elif method == "POST" and path == "/graphql" and not self._faulted(path, query):
             status, headers, body = self._graphql(payload, authorized)
         else:
             status, headers, body = self._route(method, path, query)
         with self._lock:
             self.requests.append(ReceivedRequest(method, path, query, status, authorized, time.monotonic()))
-            used = len(self.requests)
         headers = {
-            "x-ratelimit-limit": str(self.rate_limit),
-            "x-ratelimit-remaining": str(max(self.rate_limit - used, 0)),
-            "x-ratelimit-used": str(used),
-            "x-ratelimit-reset": str(int(time.time()) + 3600),
-            "x-ratelimit-resource": _resource_of(path),
+            "x-ratelimit-limit": str(limit),
+            "x-ratelimit-remaining": str(max(limit - used, 0)),
+            "x-ratelimit-used": str(min(used, limit)),
+            "x-ratelimit-reset": str(int(reset)),
+            "x-ratelimit-resource": resource,
             **headers,
         }
         return status, headers, body
+
+    def _charge(self, resource: str, free: bool = False) -> tuple[int, int, float]:
+        """Count a request against its resource's window: (limit, used including this one, reset)."""
+        limit, period = self.limits[resource]
+        now = time.time()
+        with self._lock:
+            reset, used = self._windows.get(resource, (0.0, 0))
+            if now >= reset:
+                reset, used = now + period, 0
+            used += 0 if free else 1
+            self._windows[resource] = (reset, used)
+        return limit, used, reset
 
     def _faulted(self, path: str, query: dict[str, str]) -> bool:
         with self._lock:
@@ -204,7 +227,10 @@ class GitHubStandIn:
             return 422, {}, {"message": "Validation Failed", "errors": [{"code": "missing", "field": "q"}]}
         matches = [repo for repo in self.snapshot["repos"] if _matches(repo, q)]
         matches.sort(key=lambda repo: repo["stargazers_count"], reverse=True)
-        page, headers = self._page(path, query, matches)
+        per_page = min(int(query.get("per_page", 30)), 100)
+        if (int(query.get("page", 1)) - 1) * per_page >= self.search_cap:
+            return 422, {}, {"message": f"Only the first {self.search_cap} search results are available"}
+        page, headers = self._page(path, query, matches[: self.search_cap])
         items = [self._repo_json(repo) | {"score": 1.0} for repo in page]
         return 200, headers, {"total_count": len(matches), "incomplete_results": False, "items": items}
 
@@ -260,8 +286,11 @@ class GitHubStandIn:
         )
 
     def _rate_limit(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, str], Any]:
-        core = {"limit": self.rate_limit, "remaining": self.rate_limit, "reset": int(time.time()) + 3600, "used": 0}
-        return 200, {}, {"resources": {"core": core, "search": core | {"limit": 30}}, "rate": core}
+        resources = {}
+        for name, (limit, _) in self.limits.items():
+            reset, used = self._windows.get(name, (time.time(), 0))
+            resources[name] = {"limit": limit, "remaining": max(limit - used, 0), "reset": int(reset), "used": used}
+        return 200, {}, {"resources": resources, "rate": resources["core"]}
 
     # --- JSON shapes ---------------------------------------------------------------------------
 

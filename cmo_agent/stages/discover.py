@@ -8,7 +8,7 @@ from typing import Any
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
-from cmo_agent.adapters.github import GitHubGateway, metered
+from cmo_agent.adapters.github import GitHubGateway, SearchLog, metered
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.state import RunState
 from cmo_agent.query import query_from_goal
@@ -25,8 +25,9 @@ def discover(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, An
     meter = github_meter(settings, runtime)
     repos: dict[str, dict[str, Any]] = {}
     skipped: Counter[str] = Counter()
+    log = SearchLog()
     with metered(meter):
-        for repo in GitHubGateway(settings).search_repositories(query, max_repos):
+        for repo in GitHubGateway(settings).search_repositories(query, log):
             if repo["archived"] or repo["fork"]:
                 skipped["archived" if repo["archived"] else "fork"] += 1
                 continue
@@ -40,6 +41,16 @@ def discover(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, An
         "job_id": state.get("job_id") or str(get_config()["configurable"]["thread_id"]),
         "query": query,
         "repos": repos,
-        "reports": {"discovery": {"query": query, "repos": len(repos), "skipped": dict(skipped)}},
+        "reports": {
+            "discovery": {
+                "query": query,
+                "repos": len(repos),
+                "skipped": dict(skipped),
+                "search_requests": len(log.queries),
+                "search_windows": sorted(set(log.queries)),
+                "incomplete_pages": log.incomplete_pages,
+                "truncated_windows": log.truncated,
+            }
+        },
         "counters": meter.counters() | {"repos_discovered": len(repos)},
     }
