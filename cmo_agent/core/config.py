@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY", description="Enables LLM personalization.")
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL", description="OpenAI-compatible endpoint.")
     llm_model: str = Field("gpt-4o-mini", alias="CMO_LLM_MODEL", description="Model for personalization.")
+    llm_timeout: float = Field(
+        30.0, alias="CMO_LLM_TIMEOUT", gt=0, description="Seconds one LLM request may take before it is retried."
+    )
+    llm_max_retries: int = Field(
+        3, alias="CMO_LLM_MAX_RETRIES", ge=0, le=10, description="Retries of an LLM request after 429, 5xx or timeouts."
+    )
     sender_email: str | None = Field(None, alias="CMO_SENDER_EMAIL", description="From address.")
     sender_name: str | None = Field(None, alias="CMO_SENDER_NAME", description="From display name.")
     postal_address: str | None = Field(None, alias="CMO_POSTAL_ADDRESS", description="Postal address in every email.")
@@ -62,6 +68,13 @@ class Settings(BaseSettings):
     imap_password: SecretStr | None = Field(None, alias="IMAP_PASSWORD")
     imap_security: Literal["none", "starttls", "ssl"] = Field("ssl", alias="IMAP_SECURITY")
     imap_folder: str = Field("INBOX", alias="IMAP_FOLDER")
+    mx_check: bool = Field(
+        True, alias="CMO_MX_CHECK", description="Check that an address's domain can receive mail (MX, or A/AAAA)."
+    )
+    dns_server: str | None = Field(
+        None, alias="CMO_DNS_SERVER", description="host[:port] of the resolver for MX checks; the system's when unset."
+    )
+    dns_timeout: float = Field(3.0, alias="CMO_DNS_TIMEOUT", gt=0, description="Seconds one DNS lookup may take.")
 
     def resolved_checkpoint_url(self) -> str:
         """The checkpoint database URL, defaulting to a SQLite file in the data directory."""
