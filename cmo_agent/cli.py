@@ -202,6 +202,79 @@ def export(
     typer.echo(str(path))
 
 
+suppress_app = typer.Typer(help="The global do-not-contact list (addresses, or @domain).", no_args_is_help=True)
+app.add_typer(suppress_app, name="suppress")
+EntriesArg = Annotated[list[str], typer.Argument(help="Addresses, or @domain for everyone at a domain.")]
+
+
+def _entries(values: list[str]) -> list[str]:
+    from cmo_agent.core.suppression import normalize_entry
+
+    try:
+        return [normalize_entry(value) for value in values]
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+@suppress_app.command("add")
+def suppress_add(
+    entries: EntriesArg,
+    reason: Annotated[str, typer.Option(help="Why (kept with the entry).")] = "manual",
+) -> None:
+    """Never write to these addresses again, in any job (running jobs check before each send)."""
+    normalized = _entries(entries)
+    from cmo_agent.core.suppression import open_suppressions
+
+    with open_suppressions(_settings()) as suppressions:
+        added = suppressions.add(normalized, reason=reason, source="cli")
+    typer.echo(f"suppressed {added} new, {len(set(normalized)) - added} already listed")
+
+
+@suppress_app.command("remove")
+def suppress_remove(entries: EntriesArg) -> None:
+    """Take entries off the list."""
+    normalized = _entries(entries)
+    from cmo_agent.core.suppression import open_suppressions
+
+    with open_suppressions(_settings()) as suppressions:
+        removed = suppressions.remove(normalized)
+    typer.echo(f"removed {removed}, {len(set(normalized)) - removed} were not listed")
+
+
+@suppress_app.command("list")
+def suppress_list(as_json: JsonOpt = False) -> None:
+    """Every entry, with why and when it was added."""
+    from dataclasses import asdict
+
+    from cmo_agent.core.suppression import open_suppressions
+
+    with open_suppressions(_settings()) as suppressions:
+        entries = suppressions.entries()
+    if as_json:
+        typer.echo(json.dumps([asdict(entry) for entry in entries], indent=2))
+        return
+    for entry in entries:
+        typer.echo(f"{entry.entry}\t{entry.reason}\t{entry.source}\t{entry.added_at}")
+
+
+@suppress_app.command("import")
+def suppress_import(
+    file: Annotated[Path, typer.Argument(help="One address per line, or a CSV with an address column.")],
+    reason: Annotated[str, typer.Option(help="Why (kept with each entry).")] = "import",
+) -> None:
+    """Add every address of a file (a malformed one stops the import before anything is added)."""
+    from cmo_agent.core.suppression import entries_from_file, open_suppressions
+
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read {file}: {exc}")
+    entries = _guarded(entries_from_file, text)
+    with open_suppressions(_settings()) as suppressions:
+        added = suppressions.add(entries, reason=reason, source=f"import:{file.name}")
+    typer.echo(f"suppressed {added} new, {len(set(entries)) - added} already listed")
+
+
 class ProgressDisplay:
     """Rich progress bars fed by the graph's progress events (on stderr, so stdout stays parseable)."""
 

@@ -20,6 +20,12 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 _SCRUBBED = ("GITHUB_TOKEN", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CMO_CHECKPOINT_URL", "GITHUB_API_URL", "SMTP_HOST")
 
 
+@pytest.fixture(autouse=True)
+def _no_dns_beyond_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MX checks would ask the machine's resolver; tests that check MX give a loopback one."""
+    monkeypatch.setenv("CMO_MX_CHECK", "false")
+
+
 @pytest.fixture(scope="session")
 def demo_snapshot() -> dict[str, Any]:
     return load_snapshot()
@@ -39,6 +45,7 @@ def base_env(tmp_path: Path) -> dict[str, str]:
     env.update(
         CMO_DATA_DIR=str(tmp_path / "data"),
         CMO_GITHUB_MAX_PER_MIN="60000",
+        CMO_MX_CHECK="false",
         LANGSMITH_TRACING="false",
         LANGGRAPH_CLI_NO_ANALYTICS="1",
         PYTHONUNBUFFERED="1",

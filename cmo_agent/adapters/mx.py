@@ -77,9 +77,14 @@ class MxChecker:
 
     def _has_mx(self, domain: str) -> bool:
         try:
-            return self._resolve(domain, "MX") is not None
+            mx = self._resolve(domain, "MX")
         except dns.exception.DNSException:
             return False
+        if mx is not None and any(record.exchange != dns.name.root for record in mx):
+            with self._lock:
+                self._verdicts[domain] = MxVerdict.OK  # the probe's answer serves that domain's addresses too
+            return True
+        return False
 
     def _lookup(self, domain: str) -> MxVerdict:
         try:

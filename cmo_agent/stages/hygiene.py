@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from langgraph.runtime import Runtime
 
 from cmo_agent.accounts import is_bot, is_noreply
+from cmo_agent.adapters.mx import MxVerdict, mx_checker_from
 from cmo_agent.context import CampaignContext
+from cmo_agent.core.config import Settings
 from cmo_agent.core.state import RunState
-from cmo_agent.stages.common import report_progress
+from cmo_agent.core.suppression import open_suppressions
+from cmo_agent.stages.common import report_progress, run_parallel, settings_of
+
+MX_WORKERS = 8
 
 ROLE_LOCAL_PARTS = frozenset(
     [
@@ -66,36 +72,67 @@ def check_address(address: str) -> tuple[str | None, str | None]:
 
 
 def hygiene(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:
-    """Validate and filter every enriched lead's address; duplicates keep the most active person."""
+    """Validate and filter every enriched lead's address; duplicates keep the most active person.
+
+    Order of reasons: not enriched, bot, no address, noreply, syntax, role account, suppressed,
+    duplicate, then the domain's mail records (only where DNS works; "unverified" otherwise).
+    """
+    settings = settings_of(runtime)
     leads = state.get("leads", {})
     checked: dict[str, dict[str, Any]] = {}
     owners: dict[str, str] = {}
     ordered = sorted(leads.values(), key=lambda lead: (-lead["contributions"], lead["login"].lower()))
+    addresses = {lead["login"]: check_address(lead["email"]) for lead in ordered if lead.get("email")}
+    with open_suppressions(settings) as suppressions:
+        suppressed = suppressions.suppressed(a for a, _ in addresses.values() if a is not None)
     for lead in ordered:
         login = lead["login"]
-        profile = lead.get("profile", {})
         reason: str | None
         normalized: str | None = None
         if lead["status"] != "enriched":
             reason = f"not_enriched:{lead['status']}"
-        elif is_bot(login, profile.get("type")):
+        elif is_bot(login, lead.get("profile", {}).get("type")):
             reason = "bot"
-        elif not lead.get("email"):
+        elif login not in addresses:
             reason = "no_address"
         else:
-            normalized, reason = check_address(lead["email"])
-            if normalized is not None:
+            normalized, reason = addresses[login]
+            if normalized is not None and (listed := suppressed.get(normalized)):
+                normalized, reason = None, f"suppressed:{listed}"
+            elif normalized is not None:
                 owner = owners.setdefault(normalized.lower(), login)
                 if owner != login:
                     normalized, reason = None, f"duplicate_of:{owner}"
         checked[login] = {"hygiene": {"ok": reason is None, "reason": reason}, "address": normalized}
+    counters = _check_domains(checked, settings, runtime)
     report_progress(runtime, "hygiene", len(checked), len(leads))
     reasons: dict[str, int] = {}
     for entry in checked.values():
         key = (entry["hygiene"]["reason"] or "ok").split(":")[0]
         reasons[key] = reasons.get(key, 0) + 1
+    mx = Counter(entry["hygiene"]["mx"] for entry in checked.values() if "mx" in entry["hygiene"])
     return {
         "leads": checked,
-        "reports": {"hygiene": reasons},
-        "counters": {"addresses_valid": reasons.get("ok", 0)},
+        "reports": {"hygiene": reasons | {f"mx_{verdict}": n for verdict, n in sorted(mx.items())}},
+        "counters": counters | {"addresses_valid": reasons.get("ok", 0)},
     }
+
+
+def _check_domains(
+    checked: dict[str, dict[str, Any]], settings: Settings, runtime: Runtime[CampaignContext]
+) -> dict[str, int]:
+    """Look up the mail records of every domain still in play (in parallel); a domain that cannot
+    receive mail rejects its addresses, a lookup that cannot be made leaves them "unverified"."""
+    checker = mx_checker_from(settings)
+    if checker is None:
+        return {}
+    passing = [entry for entry in checked.values() if entry["hygiene"]["ok"]]
+    domains = sorted({entry["address"].rpartition("@")[2].lower() for entry in passing})
+    verdicts = dict(zip(domains, run_parallel(checker.check, domains, MX_WORKERS), strict=True))
+    for entry in passing:
+        verdict = verdicts[entry["address"].rpartition("@")[2].lower()]
+        entry["hygiene"]["mx"] = str(verdict)
+        if verdict in (MxVerdict.NO_DOMAIN, MxVerdict.NO_MAIL):
+            entry["hygiene"] |= {"ok": False, "reason": f"no_mail_domain:{verdict}"}
+            entry["address"] = None
+    return {"dns_queries": checker.counters()["dns_queries"]}

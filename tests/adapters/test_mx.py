@@ -82,5 +82,5 @@ def test_a_domain_is_looked_up_once(dns_server: DnsStandIn) -> None:
 
 def test_settings_choose_the_checker(dns_server: DnsStandIn, tmp_path: Path) -> None:
     assert mx_checker_from(Settings(CMO_MX_CHECK=False, CMO_DATA_DIR=tmp_path)) is None
-    checker = mx_checker_from(Settings(CMO_DNS_SERVER=dns_server.address, CMO_DATA_DIR=tmp_path))
+    checker = mx_checker_from(Settings(CMO_MX_CHECK=True, CMO_DNS_SERVER=dns_server.address, CMO_DATA_DIR=tmp_path))
     assert checker is not None and checker.check("example.org") is MxVerdict.OK

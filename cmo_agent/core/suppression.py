@@ -1,0 +1,125 @@
+"""The global do-not-contact list, in the checkpoint database: addresses, or `@domain` for a whole
+domain, compared case-insensitively. Every job and every send consults it."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from email_validator import EmailNotValidError, validate_email
+
+from cmo_agent.core.config import Settings
+from cmo_agent.core.database import Database, open_database
+from cmo_agent.core.errors import ConfigError, utc_now
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cmo_suppressions (
+    entry TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    source TEXT NOT NULL,
+    added_at TEXT NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True)
+class Suppression:
+    entry: str
+    reason: str
+    source: str
+    added_at: str
+
+
+def normalize_entry(text: str) -> str:
+    """A list entry: a lowercased address, or `@domain`; raises ValueError when it is neither."""
+    value = text.strip()
+    if value.startswith("@"):
+        try:
+            domain = validate_email(f"x{value}", check_deliverability=False).domain
+        except EmailNotValidError as exc:
+            raise ValueError(f"not a domain: {text!r}") from exc
+        return f"@{domain.lower()}"
+    try:
+        return validate_email(value, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValueError(f"not an email address: {text!r} ({exc})") from exc
+
+
+def entries_from_file(text: str) -> list[str]:
+    """Entries of an imported list: one per line, or CSV whose rows name an address in some column.
+
+    Rows without any `@` (headers, blank lines, `#` comments) are skipped; a row whose address is
+    malformed stops the import, with its line number, so nothing is half-imported by mistake.
+    """
+    found = []
+    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        cells = [cell.strip() for cell in row]
+        if not cells or cells[0].startswith("#"):
+            continue
+        candidate = next((cell for cell in cells if "@" in cell), None)
+        if candidate is None:
+            continue
+        try:
+            found.append(normalize_entry(candidate))
+        except ValueError as exc:
+            raise ConfigError(f"line {number}: {exc}") from exc
+    return found
+
+
+class SuppressionList:
+    """Reads and writes the list; `suppressed()` answers for many addresses in one query."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        db.execute(_SCHEMA)
+
+    def add(self, entries: Iterable[str], reason: str = "manual", source: str = "cli") -> int:
+        """Add normalized entries; returns how many were new."""
+        added = 0
+        for entry in dict.fromkeys(entries):
+            rows = self._db.execute(
+                "INSERT INTO cmo_suppressions (entry, reason, source, added_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (entry) DO NOTHING RETURNING entry",
+                [entry, reason, source, utc_now()],
+            )
+            added += len(rows)
+        return added
+
+    def remove(self, entries: Iterable[str]) -> int:
+        """Remove entries; returns how many were there."""
+        removed = 0
+        for entry in dict.fromkeys(entries):
+            removed += len(self._db.execute("DELETE FROM cmo_suppressions WHERE entry = ? RETURNING entry", [entry]))
+        return removed
+
+    def entries(self) -> list[Suppression]:
+        rows = self._db.execute("SELECT entry, reason, source, added_at FROM cmo_suppressions ORDER BY entry")
+        return [Suppression(*row) for row in rows]
+
+    def suppressed(self, addresses: Iterable[str]) -> dict[str, str]:
+        """The given addresses that are on the list (themselves or their domain), with the entry that matched."""
+        wanted = {address: address.lower() for address in addresses}
+        keys = set(wanted.values()) | {"@" + a.rpartition("@")[2] for a in wanted.values()}
+        matched: set[str] = set()
+        key_list = sorted(keys)
+        for start in range(0, len(key_list), 500):
+            chunk = key_list[start : start + 500]
+            placeholders = ", ".join("?" for _ in chunk)
+            sql = f"SELECT entry FROM cmo_suppressions WHERE entry IN ({placeholders})"  # noqa: S608 (placeholders only)
+            matched |= {row[0] for row in self._db.execute(sql, chunk)}
+        found = {}
+        for address, lowered in wanted.items():
+            domain = "@" + lowered.rpartition("@")[2]
+            if lowered in matched or domain in matched:
+                found[address] = lowered if lowered in matched else domain
+        return found
+
+
+@contextmanager
+def open_suppressions(settings: Settings) -> Iterator[SuppressionList]:
+    """The suppression list in the settings' checkpoint database."""
+    with open_database(settings.resolved_checkpoint_url()) as db:
+        yield SuppressionList(db)
