@@ -75,6 +75,9 @@ def run(
     email_sources: Annotated[
         str, typer.Option(help="profile, or profile,commit (commit addresses are flagged).")
     ] = "profile",
+    icp: Annotated[
+        Path | None, typer.Option(help="Ideal customer profile (TOML) over the one the goal implies; see README.")
+    ] = None,
     deliver: Annotated[str, typer.Option(help="outbox (default) or smtp.")] = "outbox",
     yes: Annotated[bool, typer.Option("--yes", help="Skip the approval gate of --deliver smtp.")] = False,
     demo: Annotated[bool, typer.Option("--demo", help="Offline run on the bundled GitHub snapshot.")] = False,
@@ -87,9 +90,11 @@ def run(
     if deliver == "smtp":
         _fail("--deliver smtp is not available in this release; drafts go to the outbox (omit --deliver)")
     settings = _settings()
+    from cmo_agent.icp import load_icp_file
     from cmo_agent.runner import start_campaign
 
     params = {
+        "icp": _guarded(load_icp_file, icp) if icp else None,
         "query": query,
         "max_repos": max_repos,
         "max_leads": max_leads,

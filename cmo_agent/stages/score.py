@@ -1,10 +1,8 @@
-"""Stage 5, score: each lead against an ideal customer profile, 0–100, with the reasons for the score."""
+"""Stage 5, score: each lead against the ideal customer profile, 0–100, with the reasons for the score."""
 
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,77 +10,70 @@ from langgraph.runtime import Runtime
 
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.state import RunState
-from cmo_agent.query import ACTIVE_WINDOW_DAYS
+from cmo_agent.icp import IcpProfile, profile_for
 from cmo_agent.stages.common import param, report_progress
 
 DEFAULT_MIN_SCORE = 30
 
 
-@dataclass(frozen=True)
-class IdealCustomer:
-    """What a good lead looks like; weights are the points each signal can give."""
+def _mentions(text: str | None, words: list[str]) -> list[str]:
+    lowered = (text or "").lower()
+    return sorted({w for w in words if w.lower() in lowered})
 
-    topics: frozenset[str] = field(default_factory=frozenset)
-    languages: frozenset[str] = field(default_factory=frozenset)
-    keywords: frozenset[str] = field(default_factory=frozenset)
-    topic_weight: int = 30
-    language_weight: int = 15
-    contribution_weight: int = 25
-    follower_weight: int = 15
-    activity_weight: int = 10
-    keyword_weight: int = 5
 
-    @classmethod
-    def from_query(cls, query: str, goal: str) -> IdealCustomer:
-        topics = frozenset(re.findall(r"topic:(\S+)", query.lower()))
-        languages = frozenset(re.findall(r"language:(\S+)", query.lower()))
-        keywords = frozenset(t.replace("-", " ") for t in topics) | frozenset(
-            w for w in re.findall(r"[a-z]{3,}", goal.lower()) if w not in {"find", "active", "with", "that", "who"}
-        )
-        return cls(topics=topics, languages=languages, keywords=keywords)
+def signals(
+    lead: dict[str, Any], repos: dict[str, dict[str, Any]], icp: IcpProfile, now: datetime
+) -> list[tuple[str, float, str]]:
+    """(signal, fraction of its weight earned, why) for every signal the profile scores."""
+    profile = lead.get("profile", {})
+    their_repos = [repos[name] for name in lead["repos"] if name in repos]
+    found: list[tuple[str, float, str]] = []
+    if icp.topics:
+        topics = {t.lower() for repo in their_repos for t in repo.get("topics", [])} & {t.lower() for t in icp.topics}
+        found.append(("topics", float(bool(topics)), f"works on {', '.join(sorted(topics))}" if topics else "no topic"))
+    if icp.languages:
+        languages = {(repo.get("language") or "").lower() for repo in their_repos} & {x.lower() for x in icp.languages}
+        why = f"writes {', '.join(sorted(languages))}" if languages else "other language"
+        found.append(("languages", float(bool(languages)), why))
+    contributions = lead["contributions"]
+    earned = min(1.0, math.log2(1 + contributions) / math.log2(1 + icp.contributions_for_full_marks))
+    found.append(("contributions", earned, f"{contributions} contributions in {len(lead['repos'])} repos"))
+    followers = profile.get("followers") or 0
+    earned = min(1.0, math.log2(1 + followers) / math.log2(1 + icp.followers_for_full_marks))
+    found.append(("followers", earned, f"{followers} followers"))
+    recent = now - timedelta(days=icp.active_within_days)
+    pushed = [datetime.fromisoformat(repo["pushed_at"]) for repo in their_repos if repo.get("pushed_at")]
+    active = any(p.astimezone(UTC) >= recent for p in pushed)
+    why = f"{'' if active else 'not '}active in the last {icp.active_within_days} days"
+    found.append(("activity", float(active), why))
+    for name, words, text, label in (
+        ("keywords", icp.keywords, " ".join(str(profile.get(k) or "") for k in ("bio", "company")), "profile mentions"),
+        ("location", icp.locations, profile.get("location"), "based in"),
+        ("company", icp.companies, profile.get("company"), "works at"),
+    ):
+        if words:
+            matched = _mentions(text, words)
+            why = f"{label} {', '.join(matched)}" if matched else f"no {name} match"
+            found.append((name, float(bool(matched)), why))
+    return found
 
 
 def score_lead(
-    lead: dict[str, Any], repos: dict[str, dict[str, Any]], icp: IdealCustomer, now: datetime
+    lead: dict[str, Any], repos: dict[str, dict[str, Any]], icp: IcpProfile, now: datetime
 ) -> tuple[int, list[str]]:
-    """The lead's score and one reason per signal that contributed."""
-    reasons: list[str] = []
-    points = 0.0
-    their_repos = [repos[name] for name in lead["repos"] if name in repos]
-    topics = {t.lower() for repo in their_repos for t in repo.get("topics", [])}
-    if icp.topics and topics & icp.topics:
-        points += icp.topic_weight
-        reasons.append(f"+{icp.topic_weight} works on {', '.join(sorted(topics & icp.topics))}")
-    languages = {(repo.get("language") or "").lower() for repo in their_repos}
-    if icp.languages and languages & icp.languages:
-        points += icp.language_weight
-        reasons.append(f"+{icp.language_weight} writes {', '.join(sorted(languages & icp.languages))}")
-    elif not icp.languages:
-        points += icp.language_weight / 2
-        reasons.append(f"+{icp.language_weight / 2:g} no language required")
-    contribution_points = min(icp.contribution_weight, 5 * math.log2(1 + lead["contributions"]))
-    points += contribution_points
-    reasons.append(f"+{contribution_points:.0f} {lead['contributions']} contributions in {len(lead['repos'])} repos")
-    followers = lead.get("profile", {}).get("followers") or 0
-    follower_points = min(icp.follower_weight, 2 * math.log2(1 + followers))
-    points += follower_points
-    reasons.append(f"+{follower_points:.0f} {followers} followers")
-    recent = now - timedelta(days=ACTIVE_WINDOW_DAYS)
-    pushed = [datetime.fromisoformat(repo["pushed_at"]) for repo in their_repos if repo.get("pushed_at")]
-    if any(p.astimezone(UTC) >= recent for p in pushed):
-        points += icp.activity_weight
-        reasons.append(f"+{icp.activity_weight} active in the last {ACTIVE_WINDOW_DAYS} days")
-    bio = " ".join(str(lead.get("profile", {}).get(k) or "") for k in ("bio", "company")).lower()
-    matched = sorted(k for k in icp.keywords if k in bio)
-    if matched:
-        points += icp.keyword_weight
-        reasons.append(f"+{icp.keyword_weight} profile mentions {', '.join(matched)}")
-    return max(0, min(100, round(points))), reasons
+    """The lead's score (the weighted share of signals earned, 0–100) and one reason per signal."""
+    weights = icp.weights.model_dump()
+    scored = [(name, earned, why) for name, earned, why in signals(lead, repos, icp, now) if weights[name] > 0]
+    total = sum(weights[name] for name, _, _ in scored)
+    if total == 0:
+        return 0, ["the profile gives every signal a weight of 0"]
+    reasons = [f"+{100 * weights[name] * earned / total:.0f} {why}" for name, earned, why in scored]
+    return round(100 * sum(weights[name] * earned for name, earned, _ in scored) / total), reasons
 
 
 def score(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:
     """Score every lead whose address passed hygiene; `min_score` decides who qualifies."""
-    icp = IdealCustomer.from_query(state.get("query", ""), state["goal"])
+    icp = profile_for(state.get("query", ""), state["goal"], param(state, "icp", None))
     min_score = int(param(state, "min_score", DEFAULT_MIN_SCORE))
     repos = state.get("repos", {})
     now = datetime.now(UTC)
@@ -96,6 +87,13 @@ def score(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:
     qualified = sum(1 for s in scored.values() if s["qualified"])
     return {
         "leads": scored,
-        "reports": {"scoring": {"min_score": min_score, "scored": len(scored), "qualified": qualified}},
+        "reports": {
+            "scoring": {
+                "min_score": min_score,
+                "scored": len(scored),
+                "qualified": qualified,
+                "profile": icp.model_dump(),
+            }
+        },
         "counters": {"leads_qualified": qualified},
     }
