@@ -53,6 +53,17 @@ def base_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def planted_missing(snapshot: dict[str, Any], state: dict[str, Any]) -> set[str]:
+    """The candidates whose account the snapshot deleted on purpose (their profile is a 404)."""
+    return set(snapshot["traps"]["missing_profile"]) & set(state.get("candidates", {}))
+
+
+def unexpected_errors(snapshot: dict[str, Any], state: dict[str, Any]) -> list[dict[str, Any]]:
+    """Errors recorded for anything but the snapshot's planted missing profiles."""
+    missing = planted_missing(snapshot, state)
+    return [error for error in state.get("errors", []) if error.get("item") not in missing]
+
+
 def start_run_until(
     args: list[str], env: dict[str, str], cwd: Path, github: GitHubStandIn, path_regex: str, requests: int
 ) -> subprocess.Popen[str]:

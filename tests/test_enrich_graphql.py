@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from cmo_agent.core.config import Settings
 from cmo_agent.demo.github_server import Fault, GitHubStandIn
 from cmo_agent.runner import start_campaign
+from tests.conftest import planted_missing, unexpected_errors
 
 GOAL = "Find active ML engineers"
 
@@ -39,23 +41,31 @@ def test_graphql_batches_replace_one_request_per_person(tmp_path: Path, github: 
     assert _decisions(batched) == _decisions(rest)
 
 
-def test_a_missing_profile_is_an_error_and_the_batch_goes_on(tmp_path: Path, demo_snapshot: dict[str, Any]) -> None:
-    snapshot = copy.deepcopy(demo_snapshot)
-    repo = max(snapshot["repos"], key=lambda r: r["stargazers_count"] if "machine-learning" in r["topics"] else -1)
-    repo["contributors"].insert(0, {"login": "deleted-account-42", "contributions": 10_000})
-    with GitHubStandIn(snapshot) as github:
-        state = _run(tmp_path, github, "missing", GITHUB_TOKEN="test-token")
-    assert state["leads"]["deleted-account-42"]["status"] == "missing"
-    assert [e["item"] for e in state["errors"]] == ["deleted-account-42"]
+@pytest.mark.parametrize("token", [{"GITHUB_TOKEN": "test-token"}, {}], ids=["graphql", "rest"])
+def test_a_missing_profile_is_an_error_and_the_batch_goes_on(
+    tmp_path: Path, github: GitHubStandIn, demo_snapshot: dict[str, Any], token: dict[str, str]
+) -> None:
+    gone = demo_snapshot["traps"]["missing_profile"][0]
+    repo = next(r for r in demo_snapshot["repos"] if gone in {c["login"] for c in r["contributors"]})
+    settings = Settings(CMO_DATA_DIR=tmp_path, GITHUB_API_URL=github.url, CMO_GITHUB_MAX_PER_MIN=60_000, **token)
+    outcome = start_campaign(settings, GOAL, {"query": repo["name"], "max_repos": 1})
+    assert outcome.status == "done", outcome.error
+    state = outcome.state
+    assert state["leads"][gone]["status"] == "missing"
+    assert [e["item"] for e in state["errors"]] == [gone]
     assert sum(1 for lead in state["leads"].values() if lead["status"] == "enriched") == len(state["leads"]) - 1
 
 
-def test_graphql_outage_falls_back_to_rest(tmp_path: Path, github: GitHubStandIn) -> None:
+def test_graphql_outage_falls_back_to_rest(
+    tmp_path: Path, github: GitHubStandIn, demo_snapshot: dict[str, Any]
+) -> None:
     github.faults.append(Fault(r"^/graphql$", 502, times=1000))
     state = _run(tmp_path, github, "fallback", GITHUB_TOKEN="test-token", CMO_GITHUB_MAX_RETRIES=0)
-    assert all(lead["status"] == "enriched" for lead in state["leads"].values())
+    missing = planted_missing(demo_snapshot, state)
+    assert all((lead["status"] == "missing") == (login in missing) for login, lead in state["leads"].items())
     assert github.count(r"^/users/") == len(state["candidates"])
-    assert state["errors"] and all(e["context"].get("fallback") == "rest" for e in state["errors"])
+    surprises = unexpected_errors(demo_snapshot, state)
+    assert surprises and all(e["context"].get("fallback") == "rest" for e in surprises)
     assert state["counters"]["github_api_calls"] == len(github.requests)
 
 

@@ -14,6 +14,7 @@ from cmo_agent.adapters.github_limits import LimitPolicy, limit_wait
 from cmo_agent.core.config import Settings
 from cmo_agent.demo.github_server import Fault, GitHubStandIn
 from cmo_agent.runner import start_campaign
+from tests.conftest import planted_missing, unexpected_errors
 
 GOAL = "Find active ML engineers"
 
@@ -25,17 +26,22 @@ def _run(tmp_path: Path, github: GitHubStandIn, **params: Any) -> dict[str, Any]
     return outcome.state
 
 
-def test_server_errors_are_retried_and_counted(tmp_path: Path, github: GitHubStandIn) -> None:
+def test_server_errors_are_retried_and_counted(
+    tmp_path: Path, github: GitHubStandIn, demo_snapshot: dict[str, Any]
+) -> None:
     github.faults += [Fault(r"^/users/", 502, times=2), Fault(r"/contributors$", 500, times=1)]
     state = _run(tmp_path, github)
     counters = state["counters"]
     assert counters["github_waits:server_error"] == 3
-    assert not state["errors"]
-    assert all(lead["status"] == "enriched" for lead in state["leads"].values())
+    assert not unexpected_errors(demo_snapshot, state)
+    missing = planted_missing(demo_snapshot, state)
+    assert all((lead["status"] == "missing") == (login in missing) for login, lead in state["leads"].items())
     assert counters["github_api_calls"] == len(github.requests)
 
 
-def test_primary_rate_limit_window_waits_until_reset(tmp_path: Path, github: GitHubStandIn) -> None:
+def test_primary_rate_limit_window_waits_until_reset(
+    tmp_path: Path, github: GitHubStandIn, demo_snapshot: dict[str, Any]
+) -> None:
     reset = int(time.time()) + 2
     github.faults.append(
         Fault(
@@ -51,7 +57,7 @@ def test_primary_rate_limit_window_waits_until_reset(tmp_path: Path, github: Git
     assert time.monotonic() - started >= 2 - 0.5, "the run waited for the reset"
     assert state["counters"]["github_waits:primary"] >= 1
     assert state["counters"]["github_api_calls"] == len(github.requests)
-    assert not state["errors"]
+    assert not unexpected_errors(demo_snapshot, state)
 
 
 def test_secondary_limit_honours_retry_after(tmp_path: Path, github: GitHubStandIn) -> None:
@@ -98,7 +104,7 @@ def test_pagination_limit_422_ends_the_list(
     outcome = start_campaign(settings, GOAL, {"query": biggest["name"], "max_repos": 1})
     assert outcome.status == "done", outcome.error
     repo = outcome.state["repos"][biggest["full_name"]]
-    assert "contributors_error" not in repo and not outcome.state["errors"]
+    assert "contributors_error" not in repo and not unexpected_errors(demo_snapshot, outcome.state)
     first_page = [c["login"] for c in biggest["contributors"][:100]]
     humans = [login for login in first_page if not is_bot(login, demo_snapshot["users"][login]["type"])]
     assert set(outcome.state["candidates"]) == set(humans)

@@ -31,6 +31,7 @@ import math
 import random
 import sys
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -2078,12 +2079,53 @@ def build_snapshot(repos: int = 20, people: int = 200, seed: int = 7) -> dict[st
             p.updated_at = last_commit[p.login] + timedelta(hours=r.randint(1, 72))
             p.updated_at = min(p.updated_at, TAKEN_AT)
         users[p.login] = _user_record(p)
+    # An account deleted after contributing: still listed as a contributor, but its profile is gone.
+    repos_of = Counter(c["login"] for repo in repo_records for c in repo["contributors"])
+    biggest = max(repo_records, key=lambda repo: len(repo["contributors"]))
+    gone = min(
+        (
+            c["login"]
+            for c in biggest["contributors"]
+            if c["login"] in people_by_login
+            and people_by_login[c["login"]].email_kind == "public"
+            and repos_of[c["login"]] == 1
+        ),
+        key=str.lower,
+    )
+    del users[gone]
     users = dict(sorted(users.items(), key=lambda kv: kv[0].lower()))
     return {
         "snapshot_version": SNAPSHOT_VERSION,
         "taken_at": _iso(TAKEN_AT),
         "repos": repo_records,
         "users": users,
+        "traps": _traps(repo_records, users, persons, gone),
+    }
+
+
+def _traps(
+    repos: list[dict[str, Any]], users: dict[str, dict[str, Any]], persons: list[_Person], gone: str
+) -> dict[str, list[Any]]:
+    """Where the snapshot's traps are, so tests can check each one on any generated snapshot."""
+    by_address: dict[str, list[str]] = {}
+    for login, user in users.items():
+        if user["email"]:
+            by_address.setdefault(user["email"].lower(), []).append(login)
+    return {
+        "bots": sorted(login for login, u in users.items() if u["type"] == "Bot" or login.endswith("[bot]")),
+        "bot_lookalikes": sorted(
+            login
+            for login, u in users.items()
+            if login.lower().startswith("bot") and u["type"] == "User" and not login.endswith("[bot]")
+        ),
+        "noreply": sorted(p.login for p in persons if p.email_kind == "noreply" and p.login in users),
+        "role": sorted(p.login for p in persons if p.email_kind == "role" and p.login in users),
+        "invalid": sorted(p.login for p in persons if p.email_kind == "invalid" and p.login in users),
+        "shared_address": sorted(sorted(logins) for logins in by_address.values() if len(logins) > 1),
+        "missing_profile": [gone],
+        "paginated_repos": [repo["full_name"] for repo in repos if len(repo["contributors"]) > 100],
+        "archived": [repo["full_name"] for repo in repos if repo["archived"]],
+        "forks": [repo["full_name"] for repo in repos if repo["fork"]],
     }
 
 
