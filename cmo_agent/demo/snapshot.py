@@ -27,7 +27,8 @@ def load_snapshot() -> dict[str, Any]:
 
 @contextmanager
 def demo_settings(settings: Settings) -> Iterator[Settings]:
-    """Settings for an offline demo run: GitHub is the stand-in on loopback, no credentials, a demo sender."""
+    """Settings for an offline demo run: GitHub is the stand-in on loopback, no credentials (no
+    OpenAI either: the demo's emails come from templates), a demo sender."""
     with GitHubStandIn(load_snapshot()) as stand_in:
         overrides: dict[str, Any] = {
             "github_api_url": stand_in.url,
@@ -35,6 +36,7 @@ def demo_settings(settings: Settings) -> Iterator[Settings]:
             "github_max_per_minute": 60_000,
             # The snapshot's addresses are made up, and the demo promises not to leave the machine.
             "mx_check": False,
+            "openai_api_key": None,
         }
         overrides |= {key: value for key, value in DEMO_SENDER.items() if getattr(settings, key) is None}
         yield settings.model_copy(update=overrides)

@@ -11,7 +11,7 @@ from langgraph.runtime import Runtime
 from cmo_agent.adapters.github import GitHubGateway, SearchLog, metered
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.state import RunState
-from cmo_agent.query import query_from_goal
+from cmo_agent.query_llm import QueryChoice, translate_goal
 from cmo_agent.stages.common import github_meter, param, report_progress, settings_of
 
 DEFAULT_MAX_REPOS = 10
@@ -20,7 +20,9 @@ DEFAULT_MAX_REPOS = 10
 def discover(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:
     """Search GitHub and keep up to `max_repos` repositories, skipping archived ones and forks."""
     settings = settings_of(runtime)
-    query = param(state, "query", None) or query_from_goal(state["goal"])
+    given = param(state, "query", None)
+    choice = QueryChoice(given, "given", None, {}) if given else translate_goal(state["goal"], settings)
+    query = choice.query
     max_repos = int(param(state, "max_repos", DEFAULT_MAX_REPOS))
     meter = github_meter(settings, runtime)
     repos: dict[str, dict[str, Any]] = {}
@@ -44,6 +46,8 @@ def discover(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, An
         "reports": {
             "discovery": {
                 "query": query,
+                "query_source": choice.source,
+                "query_note": choice.note,
                 "repos": len(repos),
                 "skipped": dict(skipped),
                 "search_requests": len(log.queries),
@@ -52,5 +56,5 @@ def discover(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, An
                 "truncated_windows": log.truncated,
             }
         },
-        "counters": meter.counters() | {"repos_discovered": len(repos)},
+        "counters": meter.counters() | choice.counters | {"repos_discovered": len(repos)},
     }
