@@ -35,6 +35,7 @@ def main() -> None:
             GITHUB_API_URL=github.url,
             CMO_GITHUB_MAX_PER_MIN=60_000,
             CMO_BATCH_SIZE=args.batch,
+            CMO_MX_CHECK=False,  # made-up addresses; and no DNS beyond loopback
         )
         started = time.perf_counter()
         outcome = start_campaign(settings, "Find active ML engineers", {"max_repos": args.repos, "min_score": 0})
