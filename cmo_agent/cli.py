@@ -333,6 +333,7 @@ def _finish(outcome: RunOutcome, settings: Settings, as_json: bool) -> NoReturn:
         "counters": values.get("counters", {}),
         "errors": len(values.get("errors", [])),
         "outbox": values.get("reports", {}).get("summary", {}).get("outbox"),
+        "llm": values.get("reports", {}).get("summary", {}).get("llm"),
     }
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
@@ -362,6 +363,17 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for key, value in summary["funnel"].items():
         table.add_row(names.get(key, key), str(value))
     table.add_row("GitHub requests", str(summary["counters"].get("github_api_calls", 0)))
+    llm = summary.get("llm") or {}
+    if llm.get("llm_calls"):
+        counters = summary["counters"]
+        table.add_row("drafted by the model", str(counters.get("drafted_by_model", 0)))
+        fallbacks = ", ".join(f"{n} {reason}" for reason, n in llm.get("fallbacks", {}).items())
+        shown = str(counters.get("model_fallbacks", 0)) + (f" ({fallbacks})" if fallbacks else "")
+        table.add_row("template fallbacks", shown)
+        tokens = llm["llm_prompt_tokens"] + llm["llm_completion_tokens"]
+        table.add_row("LLM requests / tokens", f"{llm['llm_calls']} / {tokens:,}")
+        cost = llm.get("estimated_cost_usd")
+        table.add_row("estimated LLM cost", f"${cost:.4f}" if cost is not None else "unknown (set CMO_LLM_PRICES)")
     table.add_row("errors recorded", str(summary["errors"]))
     console.print(table)
     if summary["query"]:

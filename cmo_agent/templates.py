@@ -10,8 +10,6 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from cmo_agent.resources import resource_path
 
-PROMPT_VERSION = "intro_v1"
-
 
 @lru_cache(maxsize=1)
 def environment() -> SandboxedEnvironment:

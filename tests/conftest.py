@@ -21,9 +21,11 @@ _SCRUBBED = ("GITHUB_TOKEN", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CMO_CHECKPOIN
 
 
 @pytest.fixture(autouse=True)
-def _no_dns_beyond_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
-    """MX checks would ask the machine's resolver; tests that check MX give a loopback one."""
+def _test_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Defaults for in-process Settings: MX checks would ask the machine's resolver (tests that
+    check MX bring a loopback one), and the stand-ins need no pacing (tests of pacing set it)."""
     monkeypatch.setenv("CMO_MX_CHECK", "false")
+    monkeypatch.setenv("CMO_GITHUB_MAX_PER_MIN", "60000")
 
 
 @pytest.fixture(scope="session")

@@ -64,6 +64,7 @@ class LLMClient:
         self.model = settings.llm_model
         self.base_url = settings.openai_base_url or DEFAULT_BASE_URL
         self.max_retries = settings.llm_max_retries
+        self.structured_output = settings.llm_structured_output
         self._lock = threading.Lock()
         self._calls = 0
         self._prompt_tokens = 0
@@ -106,16 +107,17 @@ class LLMClient:
             }
 
     def structured(self, system: str, user: str, schema: type[BaseModelT]) -> BaseModelT:
-        """The model's answer to `user` under `system`, parsed into `schema` (sent as a strict JSON schema).
+        """The model's answer to `user` under `system`, parsed into `schema`.
 
+        With CMO_LLM_STRUCTURED_OUTPUT (the default) the schema is sent as a strict JSON schema
+        (`chat.completions.parse`); without it, the plain chat-completions path asks for a JSON
+        object, describes the schema in the system message and validates the answer here.
         Raises LLMUnavailable, LLMRefused or LLMMalformed (all LLMError).
         """
-        messages: list[ChatCompletionMessageParam] = [
-            {"role": "system", "content": system},
-            {"role": "user", "content": user},
-        ]
         try:
-            completion = self._sdk.chat.completions.parse(model=self.model, messages=messages, response_format=schema)
+            if self.structured_output:
+                return self._parsed(system, user, schema)
+            return self._json_mode(system, user, schema)
         except openai.APITimeoutError:
             raise LLMUnavailable(f"the LLM endpoint timed out ({self._attempts()})") from None
         except openai.APIConnectionError as exc:
@@ -135,6 +137,11 @@ class LLMClient:
             raise LLMMalformed(f"the answer does not fit {schema.__name__}: {where}: {first['type']}") from None
         except openai.OpenAIError as exc:
             raise LLMError(f"the LLM call failed: {type(exc).__name__}") from None
+
+    def _parsed(self, system: str, user: str, schema: type[BaseModelT]) -> BaseModelT:
+        completion = self._sdk.chat.completions.parse(
+            model=self.model, messages=_messages(system, user), response_format=schema
+        )
         if not completion.choices:
             raise LLMMalformed("the answer has no choices")
         message = completion.choices[0].message
@@ -143,6 +150,25 @@ class LLMClient:
         if message.parsed is None:
             raise LLMMalformed("the answer is empty")
         return message.parsed
+
+    def _json_mode(self, system: str, user: str, schema: type[BaseModelT]) -> BaseModelT:
+        shape = json.dumps(schema.model_json_schema(), separators=(",", ":"))
+        system = f"{system}\n\nAnswer with one JSON object that follows this JSON schema:\n{shape}"
+        completion = self._sdk.chat.completions.create(
+            model=self.model, messages=_messages(system, user), response_format={"type": "json_object"}
+        )
+        if not completion.choices:
+            raise LLMMalformed("the answer has no choices")
+        choice = completion.choices[0]
+        if choice.message.refusal:
+            raise LLMRefused(f"the model refused: {choice.message.refusal[:200]!r}")
+        if choice.finish_reason == "content_filter":
+            raise LLMRefused("the answer was withheld by the content filter")
+        if choice.finish_reason == "length":
+            raise LLMMalformed("the answer was cut off at the token limit")
+        if not choice.message.content:
+            raise LLMMalformed("the answer is empty")
+        return schema.model_validate_json(choice.message.content)
 
     def _attempts(self) -> str:
         return f"{self.max_retries + 1} attempt{'s' if self.max_retries else ''}"
@@ -163,6 +189,10 @@ class LLMClient:
         with self._lock:
             self._prompt_tokens += prompt
             self._completion_tokens += completion
+
+
+def _messages(system: str, user: str) -> list[ChatCompletionMessageParam]:
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
 def llm_client_from(settings: Settings) -> LLMClient | None:

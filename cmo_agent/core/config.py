@@ -51,10 +51,27 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(
         3, alias="CMO_LLM_MAX_RETRIES", ge=0, le=10, description="Retries of an LLM request after 429, 5xx or timeouts."
     )
+    llm_structured_output: bool = Field(
+        True,
+        alias="CMO_LLM_STRUCTURED_OUTPUT",
+        description="Ask for a strict JSON schema (true) or plain JSON mode, for endpoints without schemas (false).",
+    )
+    llm_workers: int = Field(4, alias="CMO_LLM_WORKERS", ge=1, le=16, description="LLM requests in flight.")
+    llm_prices: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        alias="CMO_LLM_PRICES",
+        description='USD per million prompt and completion tokens by model, JSON: {"my-model": [0.15, 0.6]}.',
+    )
     sender_email: str | None = Field(None, alias="CMO_SENDER_EMAIL", description="From address.")
     sender_name: str | None = Field(None, alias="CMO_SENDER_NAME", description="From display name.")
     postal_address: str | None = Field(None, alias="CMO_POSTAL_ADDRESS", description="Postal address in every email.")
     unsubscribe_url: str | None = Field(None, alias="CMO_UNSUBSCRIBE_URL", description="https one-click unsubscribe.")
+    sender_website: str | None = Field(
+        None, alias="CMO_SENDER_WEBSITE", description="The sender's site: the one non-GitHub link emails may carry."
+    )
+    pitch: str | None = Field(
+        None, alias="CMO_PITCH", description="One or two sentences on what you offer and ask; every email says it."
+    )
     smtp_host: str | None = Field(None, alias="SMTP_HOST")
     smtp_port: int | None = Field(None, alias="SMTP_PORT")
     smtp_username: str | None = Field(None, alias="SMTP_USERNAME")

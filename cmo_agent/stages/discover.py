@@ -9,6 +9,7 @@ from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
 from cmo_agent.adapters.github import GitHubGateway, SearchLog, metered
+from cmo_agent.adapters.llm_prices import with_cost
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.state import RunState
 from cmo_agent.query_llm import QueryChoice, translate_goal
@@ -56,5 +57,7 @@ def discover(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, An
                 "truncated_windows": log.truncated,
             }
         },
-        "counters": meter.counters() | choice.counters | {"repos_discovered": len(repos)},
+        "counters": meter.counters()
+        | with_cost(choice.counters, settings.llm_model, settings.llm_prices)
+        | {"repos_discovered": len(repos)},
     }

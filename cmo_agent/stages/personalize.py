@@ -1,23 +1,34 @@
-"""Stage 6, personalize: one draft per qualified lead, from the lead's own facts and a versioned template."""
+"""Stage 6, personalize: one draft per qualified lead, by the model when configured (checked, with the
+template as the fallback) or from the versioned templates, always from the lead's own facts."""
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import TemplateError
 from langgraph.runtime import Runtime
 
+from cmo_agent.adapters.llm_prices import with_cost
 from cmo_agent.context import CampaignContext
+from cmo_agent.core.config import Settings
 from cmo_agent.core.errors import utc_now
 from cmo_agent.core.state import RunState
+from cmo_agent.drafting.facts import allowed_links, model_facts, template_facts
+from cmo_agent.drafting.model_draft import MODEL_PROMPT_VERSION, DraftRejected, EmailDraft, draft_with_model
+from cmo_agent.drafting.model_draft import system_prompt as model_system_prompt
+from cmo_agent.drafting.template_draft import TEMPLATE_VERSION, draft_from_template
 from cmo_agent.mail.message import message_id_for, sender_of
-from cmo_agent.stages.common import param, report_progress, settings_of
-from cmo_agent.templates import PROMPT_VERSION, render
+from cmo_agent.stages.common import param, report_progress, run_parallel, settings_of
+
+if TYPE_CHECKING:
+    from cmo_agent.adapters.llm import LLMClient
 
 
 def pending_drafts(state: RunState) -> list[str]:
-    """Qualified leads still without a draft, best first, within `max_leads` drafts in all."""
+    """Qualified leads still without a draft, best first, within `max_leads` drafts in all.
+
+    A lead with a draft in state is never drafted again (resume and replay keep what was written).
+    """
     to_send = state.get("to_send", {})
     ready = [
         lead
@@ -33,64 +44,102 @@ def pending_drafts(state: RunState) -> list[str]:
     return [lead["login"] for lead in ready[:room]]
 
 
-def lead_facts(lead: dict[str, Any], repos: dict[str, dict[str, Any]], query: str, sender_name: str) -> dict[str, Any]:
-    """What a template may say about a lead: only facts found on GitHub, never free text from the profile."""
-    ranked = sorted(lead["repos"], key=lambda name: (-lead["repos"][name], name))
-    top = repos.get(ranked[0], {"full_name": ranked[0]})
-    name = (lead.get("profile", {}).get("name") or "").strip()
-    first = name.split()[0] if name and re.match(r"^[^\W\d_]", name) else lead["login"]
-    description = re.split(r"(?<=[.!?])\s", (top.get("description") or "").strip())[0].rstrip(".")
-    topics = re.findall(r"topic:(\S+)", query) or list(top.get("topics", []))[:1]
-    others = [n.split("/")[1] for n in ranked[1:3]]
-    return {
-        "first_name": first,
-        "repo_full_name": top["full_name"],
-        "repo_name": top["full_name"].split("/")[1],
-        "repo_description": description[:1].lower() + description[1:120] if description else "",
-        "contributions": lead["repos"][ranked[0]],
-        "other_repos": " and ".join(others),
-        "topic_phrase": topics[0].replace("-", " ") if topics else "open-source",
-        "language": top.get("language") or "open-source",
-        "sender_name": sender_name,
-    }
+def _model_drafts(
+    client: LLMClient,
+    settings: Settings,
+    facts: dict[str, dict[str, Any]],
+    state: RunState,
+) -> dict[str, EmailDraft | str]:
+    """Each lead's checked model draft, or the reason the template must be used instead."""
+    sender_name, sender_email = sender_of(settings)
+    leads, repos, query = state.get("leads", {}), state.get("repos", {}), state.get("query", "")
+
+    def ask(login: str) -> EmailDraft | str:
+        from cmo_agent.adapters.llm import LLMError, LLMUnavailable
+
+        data = model_facts(leads[login], repos, query)
+        system = model_system_prompt(sender_name, facts[login]["pitch"], settings.sender_website)
+        try:
+            return draft_with_model(client, system, data, sender_email, allowed_links(data, settings.sender_website))
+        except DraftRejected as exc:
+            return f"model draft rejected: {exc.reason}"
+        except LLMUnavailable as exc:
+            return f"model unavailable: {exc}"
+        except LLMError as exc:
+            return f"model answer unusable: {exc}"
+
+    logins = list(facts)
+    return dict(zip(logins, run_parallel(ask, logins, settings.llm_workers), strict=True))
+
+
+def _llm_client(settings: Settings) -> LLMClient | None:
+    if settings.openai_api_key is None or not settings.openai_api_key.get_secret_value():
+        return None
+    from cmo_agent.adapters.llm import llm_client_from  # the SDK is slow to import: only with a key
+
+    return llm_client_from(settings)
 
 
 def personalize(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:
-    """Draft the next batch; a draft with a missing fact is rejected with its reason, never sent half-filled."""
+    """Draft the next batch. A draft with a missing fact is rejected with its reason, never sent half-filled;
+    a model draft that fails its checks is replaced by the template's, with the reason on the lead."""
     settings = settings_of(runtime)
     sender_name, sender_email = sender_of(settings)
     batch = pending_drafts(state)[: settings.batch_size]
-    leads = state.get("leads", {})
-    drafts: dict[str, dict[str, Any]] = {}
-    rejected: dict[str, dict[str, Any]] = {}
+    leads, repos, query = state.get("leads", {}), state.get("repos", {}), state.get("query", "")
+    lead_updates: dict[str, dict[str, Any]] = {}
+    facts: dict[str, dict[str, Any]] = {}
     for login in batch:
-        lead = leads[login]
         try:
-            facts = lead_facts(lead, state.get("repos", {}), state.get("query", ""), sender_name)
-            subject = render(f"email/{PROMPT_VERSION}.subject.j2", facts).strip()
-            body = render(f"email/{PROMPT_VERSION}.body.j2", facts)
-        except (TemplateError, KeyError, IndexError) as exc:
-            rejected[login] = {"draft_error": f"{type(exc).__name__}: {exc}"}
-            continue
-        drafts[login] = {
+            facts[login] = template_facts(leads[login], repos, query, sender_name, settings.pitch)
+        except (KeyError, IndexError) as exc:
+            lead_updates[login] = {"draft_error": f"missing fact: {type(exc).__name__}: {exc}"}
+
+    answers: dict[str, EmailDraft | str] = {}
+    counters: dict[str, int] = {}
+    client = _llm_client(settings) if facts else None
+    if client is not None:
+        with client:
+            answers = _model_drafts(client, settings, facts, state)
+            counters = with_cost(client.counters(), client.model, settings.llm_prices)
+
+    drafts: dict[str, dict[str, Any]] = {}
+    for login, lead_facts in facts.items():
+        answer = answers.get(login)
+        draft: dict[str, Any]
+        if isinstance(answer, EmailDraft):
+            draft = {"subject": answer.subject, "body": answer.body, "generator": "llm"}
+            draft |= {"prompt_version": MODEL_PROMPT_VERSION, "model": client.model if client else None}
+        else:
+            try:
+                subject, body = draft_from_template(lead_facts)
+            except TemplateError as exc:
+                lead_updates[login] = {"draft_error": f"{type(exc).__name__}: {exc}"}
+                continue
+            draft = {"subject": subject, "body": body, "generator": "template", "prompt_version": TEMPLATE_VERSION}
+            if answer is not None:
+                draft["fallback_reason"] = answer
+        lead_updates[login] = {"personalization": {k: draft.get(k) for k in ("generator", "fallback_reason")}}
+        drafts[login] = draft | {
             "login": login,
-            "to": lead["address"],
-            "subject": subject,
-            "body": body,
-            "prompt_version": PROMPT_VERSION,
-            "generator": "template",
+            "to": leads[login]["address"],
             "message_id": message_id_for(state["job_id"], login, sender_email),
             "status": "drafted",
             "drafted_at": utc_now(),
         }
-    report_progress(
-        runtime,
-        "personalize",
-        len(state.get("to_send", {})) + len(drafts),
-        len(state.get("to_send", {})) + len(pending_drafts(state)),
-    )
+    done = len(state.get("to_send", {})) + len(drafts)
+    report_progress(runtime, "personalize", done, len(state.get("to_send", {})) + len(pending_drafts(state)))
+    by_model = sum(1 for d in drafts.values() if d["generator"] == "llm")
+    fallbacks = sum(1 for d in drafts.values() if "fallback_reason" in d)
     return {
         "to_send": drafts,
-        "leads": rejected,
-        "counters": {"drafted": len(drafts), "drafts_rejected": len(rejected)},
+        "leads": lead_updates,
+        "counters": counters
+        | {
+            "drafted": len(drafts),
+            "drafted_by_model": by_model,
+            "drafted_by_template": len(drafts) - by_model,
+            "model_fallbacks": fallbacks,
+            "drafts_rejected": sum(1 for update in lead_updates.values() if "draft_error" in update),
+        },
     }

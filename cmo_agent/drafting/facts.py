@@ -1,0 +1,84 @@
+"""What a draft may say about a lead: facts found on GitHub, shaped for a template or for a model."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+GITHUB_WEB = "https://github.com"
+
+
+def ranked_repos(lead: dict[str, Any]) -> list[str]:
+    """The lead's repositories, most contributed to first."""
+    return sorted(lead["repos"], key=lambda name: (-lead["repos"][name], name))
+
+
+def first_name(lead: dict[str, Any]) -> str:
+    """The first word of the profile name when it looks like a name, else empty."""
+    name = (lead.get("profile", {}).get("name") or "").strip()
+    first = name.split()[0] if name else ""
+    return first if re.fullmatch(r"[^\W\d_][^\W\d_'’.-]*", first) else ""
+
+
+def default_pitch(topic_phrase: str) -> str:
+    return (
+        f"We are building tools for people who work on {topic_phrase}, and a few minutes of your view "
+        "would help us get them right."
+    )
+
+
+def template_facts(
+    lead: dict[str, Any], repos: dict[str, dict[str, Any]], query: str, sender_name: str, pitch: str | None
+) -> dict[str, Any]:
+    """Variables for the email templates: GitHub facts only, never free text from the profile."""
+    ranked = ranked_repos(lead)
+    top = repos.get(ranked[0], {"full_name": ranked[0]})
+    description = re.split(r"(?<=[.!?])\s", (top.get("description") or "").strip())[0].rstrip(".")
+    topics = re.findall(r"topic:(\S+)", query) or list(top.get("topics", []))[:1]
+    topic_phrase = topics[0].replace("-", " ") if topics else "open-source"
+    return {
+        "greeting_name": first_name(lead) or "there",
+        "repo_full_name": top["full_name"],
+        "repo_name": top["full_name"].split("/")[1],
+        "repo_description": description[:1].lower() + description[1:120] if description else "",
+        "contributions": lead["repos"][ranked[0]],
+        "other_repos": " and ".join(n.split("/")[1] for n in ranked[1:3]),
+        "topic_phrase": topic_phrase,
+        "language": top.get("language") or "open-source",
+        "pitch": pitch or default_pitch(topic_phrase),
+        "sender_name": sender_name,
+    }
+
+
+def model_facts(lead: dict[str, Any], repos: dict[str, dict[str, Any]], query: str) -> dict[str, Any]:
+    """The lead as data for a model: GitHub facts plus the profile's own (untrusted) words."""
+    profile = lead.get("profile", {})
+    work = []
+    for name in ranked_repos(lead)[:3]:
+        repo = repos.get(name, {})
+        work.append(
+            {
+                "repository": name,
+                "url": f"{GITHUB_WEB}/{name}",
+                "description": repo.get("description") or "",
+                "language": repo.get("language") or "",
+                "topics": list(repo.get("topics", []))[:6],
+                "their_commits": lead["repos"][name],
+            }
+        )
+    return {
+        "first_name": first_name(lead),
+        "github_login": lead["login"],
+        "github_profile_url": f"{GITHUB_WEB}/{lead['login']}",
+        "bio": (profile.get("bio") or "")[:400],
+        "company": (profile.get("company") or "")[:100],
+        "location": (profile.get("location") or "")[:100],
+        "their_work": work,
+        "search": query,
+    }
+
+
+def allowed_links(facts: dict[str, Any], sender_website: str | None) -> list[str]:
+    """The pages a model's draft may link to: the lead's GitHub pages in its facts, the sender's site."""
+    links = [facts["github_profile_url"], *(item["url"] for item in facts["their_work"])]
+    return links + ([sender_website] if sender_website else [])

@@ -1,0 +1,16 @@
+"""A draft from the versioned email templates, filled with the lead's GitHub facts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cmo_agent.templates import render
+
+TEMPLATE_VERSION = "intro_v2"
+
+
+def draft_from_template(facts: dict[str, Any]) -> tuple[str, str]:
+    """(subject, body); raises jinja2's UndefinedError when a fact is missing, so nothing half-filled goes out."""
+    subject = render(f"email/{TEMPLATE_VERSION}.subject.j2", facts).strip()
+    body = render(f"email/{TEMPLATE_VERSION}.body.j2", facts)
+    return subject, body
