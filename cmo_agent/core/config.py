@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     smtp_username: str | None = Field(None, alias="SMTP_USERNAME")
     smtp_password: SecretStr | None = Field(None, alias="SMTP_PASSWORD")
     smtp_security: Literal["none", "starttls", "ssl"] = Field("starttls", alias="SMTP_SECURITY")
+    smtp_ca_file: str | None = Field(
+        None, alias="SMTP_CA_FILE", description="PEM bundle trusted for the relay's certificate; the system's if unset."
+    )
+    smtp_timeout: float = Field(30.0, alias="SMTP_TIMEOUT", gt=0, description="Seconds one SMTP exchange may take.")
     send_rate_per_min: int = Field(10, alias="CMO_SEND_RATE_PER_MIN", ge=1, description="Messages per minute.")
     daily_cap: int = Field(200, alias="CMO_DAILY_CAP", ge=1, description="Messages per rolling 24 hours.")
     imap_host: str | None = Field(None, alias="IMAP_HOST")

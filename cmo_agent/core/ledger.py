@@ -1,0 +1,163 @@
+"""The delivery ledger: one row per (job, lead), written before and after every SMTP transaction,
+in the checkpoint database. It, not the graph's state, decides whether a message may be sent.
+
+planned → sending → sent | bounced | deferred (4xx, retried later) | failed | suppressed
+A row caught in `sending` by a crash becomes `unknown`: the message may or may not have gone out,
+so it is not sent again unless the operator says so (`resume --resend-unknown`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Literal
+
+from cmo_agent.core.config import Settings
+from cmo_agent.core.database import Database, open_database
+from cmo_agent.core.errors import utc_now
+
+LedgerState = Literal["planned", "sending", "sent", "bounced", "deferred", "failed", "suppressed", "unknown"]
+FINAL_STATES = frozenset(["sent", "bounced", "failed", "suppressed", "unknown"])
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cmo_ledger (
+    job_id TEXT NOT NULL,
+    login TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    address TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_code INTEGER,
+    last_error TEXT,
+    next_attempt_at DOUBLE PRECISION NOT NULL DEFAULT 0,
+    sent_at DOUBLE PRECISION,
+    planned_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (job_id, login)
+)
+"""
+_INDEX = "CREATE INDEX IF NOT EXISTS cmo_ledger_sender_sent ON cmo_ledger (sender, sent_at)"
+
+
+@dataclass(frozen=True)
+class Entry:
+    job_id: str
+    login: str
+    message_id: str
+    address: str
+    sender: str
+    state: LedgerState
+    attempts: int
+    last_code: int | None
+    last_error: str | None
+    next_attempt_at: float
+    sent_at: float | None
+
+
+_COLUMNS = (
+    "job_id, login, message_id, address, sender, state, attempts, last_code, last_error, next_attempt_at, sent_at"
+)
+
+
+class Ledger:
+    """Reads and conditional writes of the delivery ledger; each write is its own committed statement."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        db.execute(_SCHEMA)
+        db.execute(_INDEX)
+
+    def plan(self, job_id: str, login: str, message_id: str, address: str, sender: str) -> Entry:
+        """The row for this message, created as `planned` if it does not exist yet."""
+        now = utc_now()
+        self._db.execute(
+            f"INSERT INTO cmo_ledger ({_COLUMNS}, planned_at, updated_at)"  # noqa: S608 (constant column list)
+            " VALUES (?, ?, ?, ?, ?, 'planned', 0, NULL, NULL, 0, NULL, ?, ?) ON CONFLICT (job_id, login) DO NOTHING",
+            [job_id, login, message_id, address, sender, now, now],
+        )
+        entry = self.get(job_id, login)
+        assert entry is not None
+        return entry
+
+    def get(self, job_id: str, login: str) -> Entry | None:
+        rows = self._db.execute(f"SELECT {_COLUMNS} FROM cmo_ledger WHERE job_id = ? AND login = ?", [job_id, login])  # noqa: S608
+        return Entry(*rows[0]) if rows else None
+
+    def entries(self, job_id: str) -> list[Entry]:
+        rows = self._db.execute(f"SELECT {_COLUMNS} FROM cmo_ledger WHERE job_id = ? ORDER BY login", [job_id])  # noqa: S608
+        return [Entry(*row) for row in rows]
+
+    def begin_send(self, job_id: str, login: str) -> bool:
+        """Move a planned or deferred row to `sending`; False when it is in any other state (never send then)."""
+        rows = self._db.execute(
+            "UPDATE cmo_ledger SET state = 'sending', attempts = attempts + 1, updated_at = ?"
+            " WHERE job_id = ? AND login = ? AND state IN ('planned', 'deferred') RETURNING login",
+            [utc_now(), job_id, login],
+        )
+        return bool(rows)
+
+    def finish(
+        self, job_id: str, login: str, state: LedgerState, code: int | None = None, error: str | None = None
+    ) -> None:
+        """Record how a transaction ended (`sent` also records when, for pacing)."""
+        sent_at = time.time() if state in ("sent", "bounced") else None
+        self._db.execute(
+            "UPDATE cmo_ledger SET state = ?, last_code = ?, last_error = ?, sent_at = COALESCE(?, sent_at),"
+            " updated_at = ? WHERE job_id = ? AND login = ?",
+            [state, code, error, sent_at, utc_now(), job_id, login],
+        )
+
+    def defer(self, job_id: str, login: str, code: int | None, error: str, retry_at: float) -> None:
+        """A temporary failure (4xx): try again at `retry_at`, never counted as sent."""
+        self._db.execute(
+            "UPDATE cmo_ledger SET state = 'deferred', last_code = ?, last_error = ?, next_attempt_at = ?,"
+            " updated_at = ? WHERE job_id = ? AND login = ?",
+            [code, error, retry_at, utc_now(), job_id, login],
+        )
+
+    def release(self, job_id: str, login: str, error: str) -> None:
+        """Back to `planned` after a transaction that never reached the recipient stage (no connection)."""
+        self._db.execute(
+            "UPDATE cmo_ledger SET state = 'planned', attempts = attempts - 1, last_error = ?, updated_at = ?"
+            " WHERE job_id = ? AND login = ? AND state = 'sending'",
+            [error, utc_now(), job_id, login],
+        )
+
+    def settle_interrupted(self, job_id: str, resend_unknown: bool = False) -> list[str]:
+        """After a crash: rows left in `sending` become `unknown` (or `planned` again with
+        `resend_unknown`, which also requeues earlier unknowns). Returns the logins affected."""
+        states = "('sending', 'unknown')" if resend_unknown else "('sending')"
+        target = "planned" if resend_unknown else "unknown"
+        rows = self._db.execute(
+            f"UPDATE cmo_ledger SET state = ?, updated_at = ? WHERE job_id = ? AND state IN {states} RETURNING login",  # noqa: S608
+            [target, utc_now(), job_id],
+        )
+        return sorted(row[0] for row in rows)
+
+    def sent_since(self, sender: str, since: float) -> list[float]:
+        """When this sender's messages went out (sent or bounced) since `since`, oldest first, across jobs."""
+        rows = self._db.execute(
+            "SELECT sent_at FROM cmo_ledger WHERE sender = ? AND sent_at IS NOT NULL AND sent_at >= ? ORDER BY sent_at",
+            [sender, since],
+        )
+        return [float(row[0]) for row in rows]
+
+    def counts(self, job_id: str) -> dict[str, int]:
+        rows = self._db.execute("SELECT state, COUNT(*) FROM cmo_ledger WHERE job_id = ? GROUP BY state", [job_id])
+        return {str(state): int(n) for state, n in rows}
+
+    def logins_in(self, job_id: str, states: Iterable[str]) -> list[str]:
+        wanted = list(states)
+        marks = ", ".join("?" for _ in wanted)
+        sql = f"SELECT login FROM cmo_ledger WHERE job_id = ? AND state IN ({marks}) ORDER BY login"  # noqa: S608
+        return [row[0] for row in self._db.execute(sql, [job_id, *wanted])]
+
+
+@contextmanager
+def open_ledger(settings: Settings) -> Iterator[Ledger]:
+    """The ledger in the settings' checkpoint database."""
+    with open_database(settings.resolved_checkpoint_url()) as db:
+        yield Ledger(db)
