@@ -87,9 +87,13 @@ def run(
     sources = _parse_sources(email_sources)
     if deliver not in ("outbox", "smtp"):
         _fail(f"--deliver: expected outbox or smtp, got {deliver!r}")
-    if deliver == "smtp":
-        _fail("--deliver smtp is not available in this release; drafts go to the outbox (omit --deliver)")
+    if deliver == "smtp" and demo:
+        _fail("--demo delivers to the outbox only: its people and addresses are made up")
     settings = _settings()
+    if deliver == "smtp":
+        from cmo_agent.runner import check_smtp_ready
+
+        _guarded(check_smtp_ready, settings)
     from cmo_agent.icp import load_icp_file
     from cmo_agent.runner import start_campaign
 
@@ -115,14 +119,51 @@ def run(
 
 
 @app.command()
-def resume(job_id: JobArg, as_json: JsonOpt = False) -> None:
+def resume(
+    job_id: JobArg,
+    resend_unknown: Annotated[
+        bool,
+        typer.Option(
+            "--resend-unknown",
+            help="Send again the messages a crash caught mid-transaction (they may arrive twice).",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Continue a paused, interrupted or crashed job from its last checkpoint."""
     settings = _settings()
     from cmo_agent.runner import resume_campaign
 
     with ProgressDisplay(enabled=not as_json) as on_progress:
-        outcome = _guarded(resume_campaign, settings, job_id, on_progress)
+        outcome = _guarded(resume_campaign, settings, job_id, on_progress, resend_unknown=resend_unknown)
     _finish(outcome, settings, as_json)
+
+
+@app.command()
+def approve(
+    job_id: JobArg,
+    reject: Annotated[
+        list[str] | None, typer.Option("--reject", help="A lead's login whose draft must not be sent (repeatable).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer the approval gate and continue: every draft but the rejected ones is delivered."""
+    settings = _settings()
+    from cmo_agent.runner import approve_campaign
+
+    with ProgressDisplay(enabled=not as_json) as on_progress:
+        outcome = _guarded(approve_campaign, settings, job_id, list(reject or []), on_progress)
+    _finish(outcome, settings, as_json)
+
+
+@app.command()
+def pause(job_id: JobArg) -> None:
+    """Ask a running job (in another process) to stop after the items in flight; resume continues it."""
+    settings = _settings()
+    from cmo_agent.runner import request_pause
+
+    job = _guarded(request_pause, settings, job_id)
+    typer.echo(f"pause requested: job {job.job_id} (process {job.pid}) stops after the items in flight")
 
 
 @app.command()
@@ -334,6 +375,9 @@ def _finish(outcome: RunOutcome, settings: Settings, as_json: bool) -> NoReturn:
         "errors": len(values.get("errors", [])),
         "outbox": values.get("reports", {}).get("summary", {}).get("outbox"),
         "llm": values.get("reports", {}).get("summary", {}).get("llm"),
+        "reason": outcome.reason,
+        "approval": outcome.interrupt,
+        "delivery": _delivery_counts(values),
     }
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
@@ -358,7 +402,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
         "valid_address": "address passed hygiene",
         "qualified": "matched the profile",
         "drafted": "emails drafted",
-        "delivered": "written to outbox",
+        "delivered": "delivered (outbox or SMTP)",
     }
     for key, value in summary["funnel"].items():
         table.add_row(names.get(key, key), str(value))
@@ -378,13 +422,40 @@ def _print_summary(summary: dict[str, Any]) -> None:
     console.print(table)
     if summary["query"]:
         console.print(f"search query: {summary['query']}", highlight=False)
+    if summary["delivery"]:
+        console.print("delivery: " + ", ".join(f"{n} {state}" for state, n in summary["delivery"].items()))
     if summary["error"]:
         console.print(f"[red]failed:[/red] {summary['error']}\nfix the cause, then: cmo-agent resume {job_id}")
+    elif summary["status"] == "awaiting_approval":
+        _print_approval(console, job_id, summary["approval"] or {})
     elif summary["status"] != "done":
-        console.print(f"{summary['status']}: continue with `cmo-agent resume {job_id}`")
+        reason = f" ({summary['reason']})" if summary["reason"] else ""
+        console.print(f"paused{reason}: continue with `cmo-agent resume {job_id}`", highlight=False)
     if summary["outbox"]:
         console.print(f"outbox: {summary['outbox']}", highlight=False)
     console.print(f"inspect: cmo-agent history {job_id}\n         cmo-agent export {job_id}", highlight=False)
+
+
+def _delivery_counts(values: dict[str, Any]) -> dict[str, int]:
+    """SMTP outcomes by status (empty for outbox runs)."""
+    counts: dict[str, int] = {}
+    for draft in values.get("to_send", {}).values():
+        status = str(draft.get("status"))
+        if status not in ("written",):
+            counts[status] = counts.get(status, 0) + 1
+    return counts if any(s in counts for s in ("sent", "bounced", "deferred", "unknown", "failed")) else {}
+
+
+def _print_approval(console: Any, job_id: str, gate: dict[str, Any]) -> None:
+    console.print(f"waiting for approval: {gate.get('drafts', 0)} emails drafted, nothing sent yet", highlight=False)
+    for sample in gate.get("samples", []):
+        first_lines = " / ".join(line for line in str(sample["body"]).splitlines() if line.strip())[:160]
+        who = f"{sample.get('login')} <{sample['to']}>"
+        console.print(f"  {who}: {sample['subject']}\n    {first_lines}", highlight=False)
+    console.print(
+        f"send them: cmo-agent approve {job_id} [--reject LOGIN ...]   (drafts: cmo-agent export {job_id})",
+        highlight=False,
+    )
 
 
 def _short_time(iso: str, seconds: bool = False) -> str:

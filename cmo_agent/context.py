@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+
+from langgraph.runtime import RunControl
 
 from cmo_agent.core.config import Settings
 
@@ -15,3 +18,7 @@ class CampaignContext:
     """
 
     settings: Settings = field(default_factory=Settings)
+    control: RunControl | None = None
+    """The run's drain switch: a node that must stop the campaign (SMTP down, daily cap) asks it to drain."""
+    started_at: float = field(default_factory=time.time)
+    """When this run (or resume) started: rates that trigger a pause are measured from here."""

@@ -9,6 +9,7 @@ import json
 import re
 import secrets
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from cmo_agent.core.checkpointer import open_checkpointer, thread_config
 from cmo_agent.core.config import Settings
 from cmo_agent.core.errors import ConfigError
 from cmo_agent.core.jobs import Job, JobStatus, JobStore, open_job_store
+from cmo_agent.core.ledger import open_ledger
 from cmo_agent.core.state import RunState, new_run_state
 from cmo_agent.graph import build_graph
 
@@ -43,6 +45,8 @@ class RunOutcome:
     state: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     interrupt: Any = None
+    reason: str | None = None
+    """Why a paused run stopped (a signal, `pause`, or what the run itself met: SMTP down, the daily cap)."""
 
 
 def new_job_id(goal: str) -> str:
@@ -83,6 +87,28 @@ def _drain_on_signals(control: RunControl) -> Iterator[None]:
             signal.signal(sig, old)
 
 
+@contextmanager
+def _watch_pause_requests(url: str, job_id: str, control: RunControl, every: float = 0.5) -> Iterator[None]:
+    """Drain the run when another process asks (`cmo-agent pause`), checking every `every` seconds."""
+    stop = threading.Event()
+
+    def watch() -> None:
+        with open_job_store(url) as jobs:
+            while not stop.wait(every):
+                if jobs.pause_requested(job_id):
+                    jobs.clear_pause(job_id)
+                    control.request_drain("pause requested")
+                    return
+
+    watcher = threading.Thread(target=watch, name=f"pause-watch-{job_id}", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join(timeout=5)
+
+
 def _execute(
     graph: CompiledStateGraph[Any, Any, Any, Any],
     jobs: JobStore,
@@ -99,12 +125,14 @@ def _execute(
 
             settings = stack.enter_context(demo_settings(settings))
         stack.enter_context(_drain_on_signals(control))
+        jobs.clear_pause(job.job_id)
+        stack.enter_context(_watch_pause_requests(settings.resolved_checkpoint_url(), job.job_id, control))
         jobs.set_status(job.job_id, "running")
         try:
             for mode, event in graph.stream(
                 graph_input,
                 config,
-                context=CampaignContext(settings=settings),
+                context=CampaignContext(settings=settings, control=control),
                 stream_mode=["custom", "updates"],
                 durability="sync",
                 control=control,
@@ -112,8 +140,10 @@ def _execute(
                 if mode == "custom" and on_progress is not None and isinstance(event, dict):
                     on_progress(event)
         except GraphDrained:
-            jobs.set_status(job.job_id, "paused")
-            return RunOutcome(job.job_id, "paused", dict(graph.get_state(thread_config(job.job_id)).values))
+            reason = control.drain_reason
+            jobs.set_status(job.job_id, "paused", error=reason)
+            values = dict(graph.get_state(thread_config(job.job_id)).values)
+            return RunOutcome(job.job_id, "paused", values, reason=reason)
         except Exception as exc:
             message = f"{type(exc).__name__}: {exc}"
             jobs.set_status(job.job_id, "failed", error=message)
@@ -126,6 +156,29 @@ def _execute(
         return RunOutcome(job.job_id, status, dict(snapshot.values), interrupt=interrupts[0] if interrupts else None)
     jobs.set_status(job.job_id, "done")
     return RunOutcome(job.job_id, "done", dict(snapshot.values))
+
+
+def check_smtp_ready(settings: Settings) -> None:
+    """Raise ConfigError unless SMTP delivery has a sender identity, a postal address and a relay."""
+    required = {
+        "CMO_SENDER_EMAIL": settings.sender_email,
+        "CMO_SENDER_NAME": settings.sender_name,
+        "CMO_POSTAL_ADDRESS": settings.postal_address,
+        "SMTP_HOST": settings.smtp_host,
+    }
+    missing = [name for name, value in required.items() if not (value or "").strip()]
+    if missing:
+        raise ConfigError(f"--deliver smtp needs {', '.join(missing)} (set in the environment or .env)")
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(settings.sender_email or "", check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ConfigError(f"CMO_SENDER_EMAIL is not a valid address: {exc}") from None
+    if settings.unsubscribe_url and not settings.unsubscribe_url.startswith("https://"):
+        raise ConfigError("CMO_UNSUBSCRIBE_URL must be an https:// URL (one-click unsubscribe, RFC 8058)")
+    if settings.smtp_ca_file and not Path(settings.smtp_ca_file).is_file():
+        raise ConfigError(f"SMTP_CA_FILE: no such file {settings.smtp_ca_file}")
 
 
 def start_campaign(
@@ -141,6 +194,8 @@ def start_campaign(
         raise ConfigError("the goal is empty")
     job_id = validate_job_id(job_id or new_job_id(goal))
     params = {key: value for key, value in (params or {}).items() if value is not None}
+    if params.get("deliver") == "smtp":
+        check_smtp_ready(settings)
     with open_campaigns(settings) as (graph, jobs):
         if jobs.exists(job_id):
             raise ConfigError(f"job {job_id!r} already exists; use `cmo-agent resume {job_id}`")
@@ -156,19 +211,52 @@ def resume_campaign(
     job_id: str,
     on_progress: ProgressHandler | None = None,
     answer: Any = None,
+    resend_unknown: bool = False,
 ) -> RunOutcome:
-    """Continue a job from its last checkpoint; `answer` resumes an approval interrupt."""
+    """Continue a job from its last checkpoint; `answer` resumes an approval interrupt.
+
+    Messages a crash caught mid-transaction become `unknown` and are not sent again, unless
+    `resend_unknown` (then they, and earlier unknowns, are planned again).
+    """
     with open_campaigns(settings) as (graph, jobs):
         job = jobs.get(job_id)
         if job.status == "running" and job.process_alive:
             # A checkpointer is not a lock: two processes on one thread would race.
             raise ConfigError(f"job {job_id!r} is running in process {job.pid}; stop it first")
+        if job.params.get("deliver") == "smtp":
+            with open_ledger(settings) as ledger:
+                ledger.settle_interrupted(job_id, resend_unknown=resend_unknown)
         snapshot = graph.get_state(thread_config(job_id))
         if not snapshot.next:
             jobs.set_status(job_id, "done")
             return RunOutcome(job_id, "done", dict(snapshot.values))
         graph_input: Command[Any] | None = Command(resume=answer) if answer is not None else None
         return _execute(graph, jobs, job, graph_input, settings, on_progress)
+
+
+def approve_campaign(
+    settings: Settings, job_id: str, reject: list[str], on_progress: ProgressHandler | None = None
+) -> RunOutcome:
+    """Answer the job's approval gate (`reject` drafts by login) and run on."""
+    with open_campaigns(settings) as (graph, jobs):
+        job = jobs.get(job_id)
+        snapshot = graph.get_state(thread_config(job_id))
+        if not any(task.interrupts for task in snapshot.tasks):
+            raise ConfigError(f"job {job_id!r} is not waiting for approval (status {job.shown_status})")
+        unknown = sorted(set(reject) - set(snapshot.values.get("to_send", {})))
+        if unknown:
+            raise ConfigError(f"--reject: no draft for {', '.join(unknown)} in job {job_id!r}")
+    return resume_campaign(settings, job_id, on_progress, answer={"reject": list(reject)})
+
+
+def request_pause(settings: Settings, job_id: str) -> Job:
+    """Ask the process running `job_id` to stop after the items in flight."""
+    with open_campaigns(settings) as (_, jobs):
+        job = jobs.get(job_id)
+        if job.status != "running" or not job.process_alive:
+            raise ConfigError(f"job {job_id!r} is not running (status {job.shown_status})")
+        jobs.request_pause(job_id)
+        return job
 
 
 def checkpoint_history(settings: Settings, job_id: str) -> list[dict[str, Any]]:

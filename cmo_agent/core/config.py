@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     smtp_timeout: float = Field(30.0, alias="SMTP_TIMEOUT", gt=0, description="Seconds one SMTP exchange may take.")
     send_rate_per_min: int = Field(10, alias="CMO_SEND_RATE_PER_MIN", ge=1, description="Messages per minute.")
     daily_cap: int = Field(200, alias="CMO_DAILY_CAP", ge=1, description="Messages per rolling 24 hours.")
+    send_retry_seconds: float = Field(
+        60.0, alias="CMO_SEND_RETRY_SECONDS", gt=0, description="First wait after an SMTP 4xx; doubles per attempt."
+    )
+    send_max_attempts: int = Field(
+        5, alias="CMO_SEND_MAX_ATTEMPTS", ge=1, le=20, description="SMTP attempts per message before it is failed."
+    )
     imap_host: str | None = Field(None, alias="IMAP_HOST")
     imap_port: int | None = Field(None, alias="IMAP_PORT")
     imap_username: str | None = Field(None, alias="IMAP_USERNAME")

@@ -86,12 +86,33 @@ class Job:
         return {name: getattr(self, name) for name in _COLUMNS} | {"shown_status": self.shown_status}
 
 
+_PAUSE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cmo_pause_requests (
+    job_id TEXT PRIMARY KEY,
+    requested_at TEXT NOT NULL
+)
+"""
+
+
 class JobStore:
-    """Reads and writes job records."""
+    """Reads and writes job records, and pause requests from other processes."""
 
     def __init__(self, db: Database) -> None:
         self._execute = db.execute
         self._execute(_SCHEMA)
+        self._execute(_PAUSE_SCHEMA)
+
+    def request_pause(self, job_id: str) -> None:
+        self._execute(
+            "INSERT INTO cmo_pause_requests (job_id, requested_at) VALUES (?, ?) ON CONFLICT (job_id) DO NOTHING",
+            [job_id, utc_now()],
+        )
+
+    def pause_requested(self, job_id: str) -> bool:
+        return bool(self._execute("SELECT 1 FROM cmo_pause_requests WHERE job_id = ?", [job_id]))
+
+    def clear_pause(self, job_id: str) -> None:
+        self._execute("DELETE FROM cmo_pause_requests WHERE job_id = ?", [job_id])
 
     def create(self, job_id: str, goal: str, params: dict[str, Any]) -> Job:
         now = utc_now()

@@ -145,6 +145,15 @@ class Ledger:
         )
         return [float(row[0]) for row in rows]
 
+    def outcomes_since(self, job_id: str, since: float) -> tuple[int, int]:
+        """(messages that went out, of which hard bounces) for the job since `since`."""
+        rows = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN state = 'bounced' THEN 1 ELSE 0 END), 0) FROM cmo_ledger"
+            " WHERE job_id = ? AND sent_at IS NOT NULL AND sent_at >= ?",
+            [job_id, since],
+        )
+        return int(rows[0][0]), int(rows[0][1])
+
     def counts(self, job_id: str) -> dict[str, int]:
         rows = self._db.execute("SELECT state, COUNT(*) FROM cmo_ledger WHERE job_id = ? GROUP BY state", [job_id])
         return {str(state): int(n) for state, n in rows}

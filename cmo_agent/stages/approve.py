@@ -21,7 +21,10 @@ def approve(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any
     drafts = state.get("to_send", {})
     if not param(state, "require_approval", False):
         return {"reports": {"approval": {"mode": "auto", "reason": "outbox delivery", "at": utc_now()}}}
-    samples = [{"to": d["to"], "subject": d["subject"], "body": d["body"]} for d in list(drafts.values())[:3]]
+    samples = [
+        {"login": login, "to": d["to"], "subject": d["subject"], "body": d["body"]}
+        for login, d in list(drafts.items())[:3]
+    ]
     answer = interrupt({"drafts": len(drafts), "samples": samples})
     rejected = [login for login in (answer or {}).get("reject", []) if login in drafts]
     return {

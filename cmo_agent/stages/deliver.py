@@ -11,14 +11,23 @@ from cmo_agent.context import CampaignContext
 from cmo_agent.core.errors import utc_now
 from cmo_agent.core.state import RunState
 from cmo_agent.mail.message import build_message
-from cmo_agent.stages.common import report_progress, settings_of
+from cmo_agent.stages.common import param, report_progress, settings_of
+from cmo_agent.stages.deliver_smtp import deliver_smtp, pending_smtp
 
 
 def pending_deliveries(state: RunState) -> list[str]:
-    return sorted(login for login, draft in state.get("to_send", {}).items() if draft.get("status") == "drafted")
+    """Drafts not delivered yet: new ones, and (SMTP) those a 4xx answer deferred."""
+    return pending_smtp(state)
 
 
 def deliver(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:
+    """Deliver the next batch: to the outbox by default, over SMTP when the run asked for it."""
+    if param(state, "deliver", "outbox") == "smtp":
+        return deliver_smtp(state, runtime)
+    return deliver_outbox(state, runtime)
+
+
+def deliver_outbox(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:
     """Write the next batch of drafts to the outbox, each under its stable Message-ID."""
     settings = settings_of(runtime)
     directory = outbox_dir(settings.data_dir, state["job_id"])

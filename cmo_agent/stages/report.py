@@ -27,7 +27,7 @@ def funnel(state: RunState | dict[str, Any]) -> dict[str, int]:
         "valid_address": sum(1 for lead in leads if lead.get("hygiene", {}).get("ok")),
         "qualified": sum(1 for lead in leads if lead.get("qualified")),
         "drafted": len(state.get("to_send", {})),
-        "delivered": sum(1 for d in drafts if d.get("status") == "written"),
+        "delivered": sum(1 for d in drafts if d.get("status") in ("written", "sent")),
     }
 
 
@@ -57,6 +57,7 @@ def report(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]
     summary = {
         "funnel": funnel(state),
         "llm": llm_usage(state, settings),
+        "delivery": dict(Counter(str(d.get("status")) for d in state.get("to_send", {}).values())),
         "github_api_calls": counters.get("github_api_calls", 0),
         "errors": len(state.get("errors", [])),
         "outbox": str(outbox_dir(settings.data_dir, state["job_id"]).resolve()),

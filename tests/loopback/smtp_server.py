@@ -11,7 +11,7 @@ import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -35,7 +35,7 @@ class Received:
     """The recipients accepted for this transaction, as the client spelled them."""
     data: bytes
     message: EmailMessage
-    """`data` parsed with email.policy.default."""
+    """`data` parsed with email.policy.default, its CRLF line ends read as LF (so get_content() gives plain text)."""
     at: float
     """time.monotonic() when the 250 was about to be sent."""
 
@@ -73,13 +73,14 @@ class SmtpStandIn:
         self._connections = 0
         self._tempdir: str | None = None
         self._controller: _Controller | None = None
+        self._port: int | None = None
 
     @property
     def port(self) -> int:
         """The listening port (fixed from start() on, also across refuse()/accept())."""
-        if self._controller is None:
-            raise RuntimeError("the SMTP stand-in is not started")
-        return self._controller.port
+        if self._port is None:
+            raise RuntimeError("the SMTP stand-in was never started")
+        return self._port
 
     def start(self) -> SmtpStandIn:
         tls: ssl.SSLContext | None = None
@@ -108,13 +109,15 @@ class SmtpStandIn:
         except BaseException:
             self._remove_tempdir()
             raise
+        self._port = self._controller.port
         with self._lock:
             self._connections = 0  # Controller.start() connects once to check the server is up
         return self
 
     def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
+        controller, self._controller = self._controller, None
+        if controller is not None:
+            controller.stop()
         self._remove_tempdir()
 
     def __enter__(self) -> SmtpStandIn:
@@ -125,11 +128,13 @@ class SmtpStandIn:
 
     def refuse(self) -> None:
         """Stop listening: new connections get ConnectionRefusedError; open sessions carry on."""
-        self._running_controller().call(self._running_controller().close_listener())
+        controller = self._running_controller()
+        controller.call(controller.close_listener())
 
     def accept(self) -> None:
         """Listen again, on the same port, after refuse()."""
-        self._running_controller().call(self._running_controller().open_listener())
+        controller = self._running_controller()
+        controller.call(controller.open_listener())
 
     # --- what tests read ---------------------------------------------------------------------
 
@@ -169,7 +174,7 @@ class SmtpStandIn:
 
     def record(self, envelope: Envelope) -> None:
         data = envelope.original_content or b""
-        message = cast(EmailMessage, email.message_from_bytes(data, policy=email.policy.default))
+        message = email.message_from_bytes(data.replace(b"\r\n", b"\n"), policy=email.policy.default)
         received = Received(envelope.mail_from or "", list(envelope.rcpt_tos), data, message, time.monotonic())
         with self._lock:
             self._messages.append(received)
@@ -186,7 +191,8 @@ class SmtpStandIn:
             and auth_data.login == (self.username or "").encode()
             and auth_data.password == (self.password or "").encode()
         )
-        return AuthResult(success=ok)
+        # handled=False makes aiosmtpd answer 535 itself; its default (True) sends nothing and the client hangs.
+        return AuthResult(success=ok, handled=False)
 
     def _server_tls_context(self) -> ssl.SSLContext:
         """A server context with a fresh certificate for 127.0.0.1 and localhost; its CA goes to `ca_file`."""
@@ -204,7 +210,7 @@ class SmtpStandIn:
             self._tempdir = None
 
     def _running_controller(self) -> _Controller:
-        if self._controller is None or self._controller.server is None:
+        if self._controller is None:
             raise RuntimeError("the SMTP stand-in is not started")
         return self._controller
 
@@ -215,7 +221,8 @@ class _Handler:
     def __init__(self, stand_in: SmtpStandIn) -> None:
         self.stand_in = stand_in
 
-    async def handle_MAIL(
+    # aiosmtpd finds its hooks by these names.
+    async def handle_MAIL(  # noqa: N802
         self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
     ) -> str:
         if self.stand_in.username is not None and not session.authenticated:
@@ -224,7 +231,7 @@ class _Handler:
         envelope.mail_options.extend(mail_options)
         return "250 OK"
 
-    async def handle_RCPT(
+    async def handle_RCPT(  # noqa: N802
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
         code, text = self.stand_in.rcpt_reply(address)
@@ -234,7 +241,7 @@ class _Handler:
         envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         if self.stand_in.latency:
             # A client that hangs up meanwhile cancels this: the message then counts as never accepted.
             await asyncio.sleep(self.stand_in.latency)
@@ -252,14 +259,16 @@ class _Controller(Controller):
 
     def factory(self) -> SMTP:
         self._stand_in.connected()  # aiosmtpd has no connect hook; one SMTP instance is made per connection
-        return super().factory()
+        return SMTP(self.handler, **self.SMTP_kwargs)  # as Controller.factory() does
 
     def _create_server(self) -> Awaitable[asyncio.AbstractServer]:
         return self.open_listener()
 
     async def open_listener(self) -> asyncio.AbstractServer:
-        """Listen on `port`; when it is 0, on a free port, which becomes `port`."""
-        server = await super()._create_server()
+        """Listen on `port` (unless already listening); when it is 0, on a free port, which becomes `port`."""
+        if self.server is not None and self.server.is_serving():
+            return self.server
+        server = cast(asyncio.Server, await super()._create_server())
         self.port = server.sockets[0].getsockname()[1]
         self.server = server
         return server
@@ -269,6 +278,6 @@ class _Controller(Controller):
         if self.server is not None:
             self.server.close()
 
-    def call(self, work: Awaitable[object]) -> None:
+    def call(self, work: Coroutine[Any, Any, object]) -> None:
         """Run `work` on the server's event loop and wait for it."""
-        asyncio.run_coroutine_threadsafe(cast(Any, work), self.loop).result(_READY_TIMEOUT)
+        asyncio.run_coroutine_threadsafe(work, self.loop).result(_READY_TIMEOUT)
