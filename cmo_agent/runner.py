@@ -227,6 +227,13 @@ def resume_campaign(
             with open_ledger(settings) as ledger:
                 ledger.settle_interrupted(job_id, resend_unknown=resend_unknown)
         snapshot = graph.get_state(thread_config(job_id))
+        drafts = snapshot.values.get("to_send", {}) if snapshot.values else {}
+        unknown = sorted(login for login, draft in drafts.items() if draft.get("status") == "unknown")
+        if resend_unknown and unknown:
+            # Back to the delivery step, also for a finished job: the ledger has planned them again.
+            update = {"to_send": {login: {"status": "drafted", "resend_after_unknown": True} for login in unknown}}
+            graph.update_state(thread_config(job_id), update, as_node="approve")
+            snapshot = graph.get_state(thread_config(job_id))
         if not snapshot.next:
             jobs.set_status(job_id, "done")
             return RunOutcome(job_id, "done", dict(snapshot.values))

@@ -205,6 +205,13 @@ def test_kill_9_during_delivery_never_sends_twice(
     if point == "in_data":
         assert statuses["unknown"] == 1, "the message caught in DATA is not sent again"
         assert "1 unknown" in resumed.stdout
+        (login,) = [login for login, d in state["to_send"].items() if d["status"] == "unknown"]
+        address = state["leads"][login]["address"].lower()
+        before = _received(smtp)[address]
+        again = run_cli(["resume", "crash", "--resend-unknown"], env, tmp_path)
+        assert again.returncode == 0, again.stderr
+        assert _state(env, "crash")["to_send"][login]["status"] == "sent"
+        assert _received(smtp)[address] == before + 1, "sent again only because the operator said so"
 
 
 def test_a_refused_connection_pauses_and_resume_finishes(
