@@ -195,6 +195,7 @@ def status(
     job, values = _guarded(current_state, settings, job_id)
     info = job.as_dict() | {
         "funnel": funnel(values),
+        "delivery": _delivery_counts(values),
         "counters": values.get("counters", {}),
         "errors": len(values.get("errors", [])),
     }
@@ -202,8 +203,11 @@ def status(
         typer.echo(json.dumps(info, indent=2))
         return
     typer.echo(f"job {job.job_id}: {job.shown_status}   goal: {job.goal}")
-    typer.echo(f"created {job.created_at}   updated {job.updated_at}" + (f"   error: {job.error}" if job.error else ""))
+    note = f"   {'reason' if job.status == 'paused' else 'error'}: {job.error}" if job.error else ""
+    typer.echo(f"created {job.created_at}   updated {job.updated_at}{note}")
     typer.echo("funnel: " + "  ".join(f"{k} {v}" for k, v in info["funnel"].items()))
+    if info["delivery"]:
+        typer.echo("delivery: " + "  ".join(f"{k} {v}" for k, v in info["delivery"].items()))
     typer.echo(f"github requests {info['counters'].get('github_api_calls', 0)}   errors {info['errors']}")
 
 
@@ -447,14 +451,16 @@ def _delivery_counts(values: dict[str, Any]) -> dict[str, int]:
 
 
 def _print_approval(console: Any, job_id: str, gate: dict[str, Any]) -> None:
-    console.print(f"waiting for approval: {gate.get('drafts', 0)} emails drafted, nothing sent yet", highlight=False)
+    drafted = gate.get("drafts", 0)
+    console.print(f"waiting for approval: {drafted} emails drafted, nothing sent yet", highlight=False, soft_wrap=True)
     for sample in gate.get("samples", []):
         first_lines = " / ".join(line for line in str(sample["body"]).splitlines() if line.strip())[:160]
         who = f"{sample.get('login')} <{sample['to']}>"
-        console.print(f"  {who}: {sample['subject']}\n    {first_lines}", highlight=False)
+        console.print(f"  {who}: {sample['subject']}\n    {first_lines}", highlight=False, soft_wrap=True)
     console.print(
         f"send them: cmo-agent approve {job_id} [--reject LOGIN ...]   (drafts: cmo-agent export {job_id})",
         highlight=False,
+        soft_wrap=True,
     )
 
 

@@ -12,7 +12,7 @@ from cmo_agent.context import CampaignContext
 from cmo_agent.core.config import Settings
 from cmo_agent.core.errors import utc_now
 from cmo_agent.core.state import RunState
-from cmo_agent.stages.common import settings_of
+from cmo_agent.stages.common import param, settings_of
 
 
 def funnel(state: RunState | dict[str, Any]) -> dict[str, int]:
@@ -60,7 +60,9 @@ def report(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]
         "delivery": dict(Counter(str(d.get("status")) for d in state.get("to_send", {}).values())),
         "github_api_calls": counters.get("github_api_calls", 0),
         "errors": len(state.get("errors", [])),
-        "outbox": str(outbox_dir(settings.data_dir, state["job_id"]).resolve()),
+        "outbox": str(outbox_dir(settings.data_dir, state["job_id"]).resolve())
+        if param(state, "deliver", "outbox") == "outbox"
+        else None,
         "finished_at": utc_now(),
     }
     return {"reports": {"summary": summary}}
