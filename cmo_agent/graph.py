@@ -10,7 +10,8 @@ from cmo_agent.context import CampaignContext
 from cmo_agent.core.state import RunState
 from cmo_agent.stages.approve import approve
 from cmo_agent.stages.candidates import extract_candidates, pending_repos
-from cmo_agent.stages.deliver import deliver, pending_deliveries
+from cmo_agent.stages.deliver import deliver
+from cmo_agent.stages.deliver_smtp import pending_deliveries
 from cmo_agent.stages.discover import discover
 from cmo_agent.stages.enrich import enrich, pending_candidates
 from cmo_agent.stages.hygiene import hygiene

@@ -12,16 +12,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from string import Template
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cmo_agent.adapters.llm import LLMClient, LLMError, LLMUnavailable, llm_client_from
 from cmo_agent.core.config import Settings
 from cmo_agent.query import ACTIVE_WINDOW_DAYS, query_from_goal
 from cmo_agent.resources import resource_path
-
-if TYPE_CHECKING:
-    from cmo_agent.adapters.llm import LLMClient
 
 __all__ = [
     "PROMPT_VERSION",
@@ -203,11 +201,6 @@ def llm_query_from_goal(goal: str, client: LLMClient, today: date) -> str:
 def translate_goal(goal: str, settings: Settings, today: date | None = None) -> QueryChoice:
     """The search query for `goal`: the model's when configured and valid, otherwise the rules'."""
     day = today or datetime.now(UTC).date()
-    if settings.openai_api_key is None or not settings.openai_api_key.get_secret_value():
-        return QueryChoice(query_from_goal(goal, day), "rules", None, {})
-    # The SDK takes half a second to import: only campaigns with a key pay for it.
-    from cmo_agent.adapters.llm import LLMError, LLMUnavailable, llm_client_from
-
     client = llm_client_from(settings)
     if client is None:
         return QueryChoice(query_from_goal(goal, day), "rules", None, {})

@@ -1,21 +1,23 @@
 """The LLM adapter: the official OpenAI SDK pointed at OPENAI_BASE_URL, with every request and token counted.
 
 The only module that talks to a model. The API key is handed to the SDK once and kept nowhere else.
+The SDK (and its HTTP client) load when a client is built: runs without a key never pay for them.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
-import httpx2
-import openai
 import pydantic
-from openai.types.chat import ChatCompletionMessageParam
 
 from cmo_agent.core.config import Settings
 from cmo_agent.core.errors import CmoError
+
+if TYPE_CHECKING:
+    import httpx2
+    from openai.types.chat import ChatCompletionMessageParam
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -69,6 +71,8 @@ class LLMClient:
         self._calls = 0
         self._prompt_tokens = 0
         self._completion_tokens = 0
+        import openai
+
         http_client = openai.DefaultHttpx2Client(
             timeout=settings.llm_timeout,
             event_hooks={"request": [self._on_request], "response": [self._on_response]},
@@ -114,6 +118,8 @@ class LLMClient:
         object, describes the schema in the system message and validates the answer here.
         Raises LLMUnavailable, LLMRefused or LLMMalformed (all LLMError).
         """
+        import openai
+
         try:
             if self.structured_output:
                 return self._parsed(system, user, schema)
@@ -179,6 +185,8 @@ class LLMClient:
 
     def _on_response(self, response: httpx2.Response) -> None:
         """Add the `usage` of every successful JSON answer, including those whose content is then rejected."""
+        import httpx2  # loaded with the SDK already
+
         if response.status_code != 200 or "json" not in response.headers.get("content-type", ""):
             return
         try:

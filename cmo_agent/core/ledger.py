@@ -9,7 +9,7 @@ so it is not sent again unless the operator says so (`resume --resend-unknown`).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
@@ -153,16 +153,6 @@ class Ledger:
             [job_id, since],
         )
         return int(rows[0][0]), int(rows[0][1])
-
-    def counts(self, job_id: str) -> dict[str, int]:
-        rows = self._db.execute("SELECT state, COUNT(*) FROM cmo_ledger WHERE job_id = ? GROUP BY state", [job_id])
-        return {str(state): int(n) for state, n in rows}
-
-    def logins_in(self, job_id: str, states: Iterable[str]) -> list[str]:
-        wanted = list(states)
-        marks = ", ".join("?" for _ in wanted)
-        sql = f"SELECT login FROM cmo_ledger WHERE job_id = ? AND state IN ({marks}) ORDER BY login"  # noqa: S608
-        return [row[0] for row in self._db.execute(sql, [job_id, *wanted])]
 
 
 @contextmanager

@@ -6,15 +6,13 @@ import html
 import json
 from functools import lru_cache
 from string import Template
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cmo_agent.adapters.llm import LLMClient
 from cmo_agent.drafting.checks import draft_problem
 from cmo_agent.resources import resource_path
-
-if TYPE_CHECKING:
-    from cmo_agent.adapters.llm import LLMClient
 
 MODEL_PROMPT_VERSION = "personalize_v1"
 

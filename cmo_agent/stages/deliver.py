@@ -12,12 +12,7 @@ from cmo_agent.core.errors import utc_now
 from cmo_agent.core.state import RunState
 from cmo_agent.mail.message import build_message
 from cmo_agent.stages.common import param, report_progress, settings_of
-from cmo_agent.stages.deliver_smtp import deliver_smtp, pending_smtp
-
-
-def pending_deliveries(state: RunState) -> list[str]:
-    """Drafts not delivered yet: new ones, and (SMTP) those a 4xx answer deferred."""
-    return pending_smtp(state)
+from cmo_agent.stages.deliver_smtp import deliver_smtp, pending_deliveries
 
 
 def deliver(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:

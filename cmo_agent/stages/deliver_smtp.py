@@ -9,7 +9,6 @@ cap, or too many hard bounces pause the campaign (resumable) instead of failing 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -40,8 +39,8 @@ class DeliveryPaused(CmoError):
     """The campaign must stop here (raised only where no run control can drain it, e.g. Studio)."""
 
 
-def pending_smtp(state: RunState) -> list[str]:
-    """Drafts still to send: new ones and those a 4xx deferred."""
+def pending_deliveries(state: RunState) -> list[str]:
+    """Drafts not delivered yet: new ones, and (SMTP) those a 4xx answer deferred."""
     return sorted(
         login for login, draft in state.get("to_send", {}).items() if draft.get("status") in ("drafted", "deferred")
     )
@@ -165,7 +164,7 @@ class _Run:
 def deliver_smtp(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:
     """Send the next batch of due messages; wait for the earliest deferred one when none is due."""
     settings = settings_of(runtime)
-    pending = pending_smtp(state)
+    pending = pending_deliveries(state)
     drafts = state.get("to_send", {})
     due = [login for login in pending if drafts[login].get("retry_at", 0) <= time.time()]
     with open_ledger(settings) as ledger, open_suppressions(settings) as suppressions:
@@ -179,15 +178,9 @@ def deliver_smtp(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str
                     break
                 run.deliver_one(login, transport)
     if run.pause_reason:
-        _pause(runtime, run.pause_reason)
+        if run.control is None:  # no run to drain (LangGraph Studio): stop with the reason
+            raise DeliveryPaused(run.pause_reason)
+        run.control.request_drain(run.pause_reason)
     done = sum(1 for d in drafts.values() if d.get("status") not in ("drafted", "deferred", "rejected"))
     report_progress(runtime, "deliver", done + len(run.updates), len(drafts))
     return {"to_send": run.updates, "counters": run.counts}
-
-
-def _pause(runtime: Runtime[CampaignContext], reason: str) -> None:
-    control = runtime.context.control if isinstance(runtime.context, CampaignContext) else None
-    request: Callable[[str], None] | None = control.request_drain if control else None
-    if request is None:
-        raise DeliveryPaused(reason)
-    request(reason)

@@ -3,11 +3,12 @@ template as the fallback) or from the versioned templates, always from the lead'
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jinja2 import TemplateError
 from langgraph.runtime import Runtime
 
+from cmo_agent.adapters.llm import LLMClient, LLMError, LLMUnavailable, llm_client_from
 from cmo_agent.adapters.llm_prices import with_cost
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.config import Settings
@@ -19,9 +20,6 @@ from cmo_agent.drafting.model_draft import system_prompt as model_system_prompt
 from cmo_agent.drafting.template_draft import TEMPLATE_VERSION, draft_from_template
 from cmo_agent.mail.message import message_id_for, sender_of
 from cmo_agent.stages.common import param, report_progress, run_parallel, settings_of
-
-if TYPE_CHECKING:
-    from cmo_agent.adapters.llm import LLMClient
 
 
 def pending_drafts(state: RunState) -> list[str]:
@@ -55,8 +53,6 @@ def _model_drafts(
     leads, repos, query = state.get("leads", {}), state.get("repos", {}), state.get("query", "")
 
     def ask(login: str) -> EmailDraft | str:
-        from cmo_agent.adapters.llm import LLMError, LLMUnavailable
-
         data = model_facts(leads[login], repos, query)
         system = model_system_prompt(sender_name, facts[login]["pitch"], settings.sender_website)
         try:
@@ -70,14 +66,6 @@ def _model_drafts(
 
     logins = list(facts)
     return dict(zip(logins, run_parallel(ask, logins, settings.llm_workers), strict=True))
-
-
-def _llm_client(settings: Settings) -> LLMClient | None:
-    if settings.openai_api_key is None or not settings.openai_api_key.get_secret_value():
-        return None
-    from cmo_agent.adapters.llm import llm_client_from  # the SDK is slow to import: only with a key
-
-    return llm_client_from(settings)
 
 
 def personalize(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:
@@ -97,7 +85,7 @@ def personalize(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str,
 
     answers: dict[str, EmailDraft | str] = {}
     counters: dict[str, int] = {}
-    client = _llm_client(settings) if facts else None
+    client = llm_client_from(settings) if facts else None
     if client is not None:
         with client:
             answers = _model_drafts(client, settings, facts, state)
