@@ -66,12 +66,9 @@ def unexpected_errors(snapshot: dict[str, Any], state: dict[str, Any]) -> list[d
     return [error for error in state.get("errors", []) if error.get("item") not in missing]
 
 
-def start_run_until(
-    args: list[str], env: dict[str, str], cwd: Path, github: GitHubStandIn, path_regex: str, requests: int
-) -> subprocess.Popen[str]:
-    """Start `cmo-agent ARGS` in the background and return once the stand-in has served
-    `requests` requests on paths matching `path_regex` (the moment to interrupt it)."""
-    proc = subprocess.Popen(
+def start_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    """`python -m cmo_agent ARGS` started in the background, its output captured."""
+    return subprocess.Popen(
         [sys.executable, "-m", "cmo_agent", *args],
         env=env,
         cwd=cwd,
@@ -79,6 +76,14 @@ def start_run_until(
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def start_run_until(
+    args: list[str], env: dict[str, str], cwd: Path, github: GitHubStandIn, path_regex: str, requests: int
+) -> subprocess.Popen[str]:
+    """Start `cmo-agent ARGS` in the background and return once the stand-in has served
+    `requests` requests on paths matching `path_regex` (the moment to interrupt it)."""
+    proc = start_cli(args, env, cwd)
     deadline = time.monotonic() + 60
     while github.count(path_regex) < requests:
         assert proc.poll() is None, f"the run ended before it could be interrupted: {proc.stderr}"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from cmo_agent.core.config import Settings
 from cmo_agent.core.ledger import open_ledger
 from cmo_agent.demo.github_server import GitHubStandIn
 from cmo_agent.runner import current_state
-from tests.conftest import run_cli
+from tests.conftest import run_cli, start_cli
 from tests.loopback.smtp_server import SmtpStandIn
 
 GOAL = "Find active ML engineers"
@@ -63,17 +62,6 @@ def _gated(env: dict[str, str], tmp_path: Path, job: str, *extra: str) -> dict[s
     assert done.returncode == 3, done.stderr
     assert "waiting for approval" in done.stdout and f"cmo-agent approve {job}" in done.stdout
     return _state(env, job)
-
-
-def _background(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "cmo_agent", *args],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def _wait_for(condition: Any, proc: subprocess.Popen[str] | None = None, timeout: float = 60) -> None:
@@ -166,7 +154,7 @@ def test_a_suppression_added_mid_run_is_honoured(env: dict[str, str], tmp_path: 
     last = sorted(gated["to_send"])[-1]
     address = gated["leads"][last]["address"]
     smtp.latency = 0.3
-    proc = _background(["approve", "midrun"], env, tmp_path)
+    proc = start_cli(["approve", "midrun"], env, tmp_path)
     _wait_for(lambda: smtp.count() >= 1, proc)
     assert run_cli(["suppress", "add", address], env, tmp_path).returncode == 0
     smtp.latency = 0.0
@@ -183,16 +171,16 @@ def test_kill_9_during_delivery_never_sends_twice(
     eligible = len(gated["to_send"])
     if point == "in_data":
         smtp.latency = 3.0  # the client is killed while waiting for DATA's answer
-        proc = _background(["approve", "crash"], env, tmp_path)
+        proc = start_cli(["approve", "crash"], env, tmp_path)
         _wait_for(lambda: any(code == 250 for _, code in smtp.attempts), proc)
         time.sleep(0.3)
     elif point == "between_messages":
         slow = env | {"CMO_SEND_RATE_PER_MIN": "60"}  # one a second: killed while pacing
-        proc = _background(["approve", "crash"], slow, tmp_path)
+        proc = start_cli(["approve", "crash"], slow, tmp_path)
         _wait_for(lambda: smtp.count() >= 2, proc)
         time.sleep(0.3)
     else:
-        proc = _background(["approve", "crash"], env, tmp_path)
+        proc = start_cli(["approve", "crash"], env, tmp_path)
         _wait_for(lambda: smtp.count() >= 3, proc)  # killed right after a 250, wherever the client is
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
@@ -257,7 +245,7 @@ def test_pause_from_another_process_drains_and_resume_finishes(
 ) -> None:
     _gated(env, tmp_path, "paused")
     smtp.latency = 0.3
-    proc = _background(["approve", "paused"], env, tmp_path)
+    proc = start_cli(["approve", "paused"], env, tmp_path)
     _wait_for(lambda: smtp.count() >= 2, proc)
     asked = run_cli(["pause", "paused"], env, tmp_path)
     assert asked.returncode == 0 and "pause requested" in asked.stdout
