@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cmo_agent.adapters.llm import LLMClient, LLMError, LLMUnavailable, llm_client_from
 from cmo_agent.core.config import Settings
+from cmo_agent.core.errors import quoted
 from cmo_agent.query import ACTIVE_WINDOW_DAYS, query_from_goal
 from cmo_agent.resources import resource_path
 
@@ -159,21 +160,16 @@ def _check_qualifier(key: str, value: str) -> None:
         return
     shape = _VALUE_SHAPES.get(key)
     if shape is None:
-        raise InvalidQuery(f"unknown qualifier {_shown(key)}")
+        raise InvalidQuery(f"unknown qualifier {quoted(key, 40)}")
     pattern, expected = shape
     if not pattern.fullmatch(value.removeprefix('"').removesuffix('"')):
-        raise InvalidQuery(f"{key}:{_shown(value)} is not {expected}")
+        raise InvalidQuery(f"{key}:{quoted(value, 40)} is not {expected}")
     if key in ("created", "pushed"):
         for day in re.findall(r"\d{4}-\d{2}-\d{2}", value):
             try:
                 date.fromisoformat(day)
             except ValueError:
-                raise InvalidQuery(f"{key}:{_shown(value)} is not a real date") from None
-
-
-def _shown(text: str, limit: int = 40) -> str:
-    """Model output quoted for a note: repr-escaped and cut short."""
-    return repr(text[:limit] + ("…" if len(text) > limit else ""))
+                raise InvalidQuery(f"{key}:{quoted(value, 40)} is not a real date") from None
 
 
 # --- translation -------------------------------------------------------------------------------

@@ -20,6 +20,11 @@ class JobNotFound(CmoError):
     """No job with that id in the database."""
 
 
+def quoted(text: str, limit: int) -> str:
+    """Untrusted text (model output, profile text) for a note or reason: repr-escaped, on one line, cut short."""
+    return repr(text[:limit] + ("…" if len(text) > limit else ""))
+
+
 def utc_now() -> str:
     """The current time as an ISO 8601 UTC string."""
     return datetime.now(UTC).isoformat(timespec="seconds")

@@ -10,6 +10,8 @@ import re
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+from cmo_agent.core.errors import quoted
+
 SUBJECT_CHARS = (3, 120)
 BODY_CHARS = (80, 3000)
 
@@ -34,11 +36,6 @@ _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u
 _MARKUP = re.compile(r"\{\{|\}\}|\{%|%\}|\[(?:first[ _]?name|name|your name|company|recipient)\]", re.IGNORECASE)
 
 
-def _shown(text: str, limit: int = 60) -> str:
-    """Untrusted text quoted for a reason: escaped, on one line, cut short."""
-    return repr(text[:limit] + ("…" if len(text) > limit else ""))
-
-
 def subject_problem(subject: str) -> str | None:
     """Why the subject cannot be used, or None."""
     if re.search(r"[\r\n]", subject) or _CONTROL.search(subject):
@@ -49,9 +46,9 @@ def subject_problem(subject: str) -> str | None:
     if not SUBJECT_CHARS[0] <= length <= SUBJECT_CHARS[1]:
         return f"subject has {length} characters (allowed {SUBJECT_CHARS[0]}–{SUBJECT_CHARS[1]})"
     if _REPLY_PREFIX.match(subject):
-        return f"subject pretends to continue a conversation: {_shown(subject)}"
+        return f"subject pretends to continue a conversation: {quoted(subject, 60)}"
     if _EMAIL.search(subject) or _URL.search(subject):
-        return f"subject carries an address or link: {_shown(subject)}"
+        return f"subject carries an address or link: {quoted(subject, 60)}"
     if _MARKUP.search(subject):
         return "subject has template markup or a placeholder"
     return None
@@ -83,18 +80,18 @@ def body_problem(body: str, sender_email: str, allowed: Sequence[str]) -> str | 
     if not BODY_CHARS[0] <= length <= BODY_CHARS[1]:
         return f"body has {length} characters (allowed {BODY_CHARS[0]}–{BODY_CHARS[1]})"
     if match := _HEADER_LINE.search(text):
-        return f"body has a header-like line: {_shown(match.group(0).strip())}"
+        return f"body has a header-like line: {quoted(match.group(0).strip(), 60)}"
     if _MARKUP.search(text):
         return "body has template markup or a placeholder"
     strangers = [m.group(0) for m in _EMAIL.finditer(text) if m.group(0).lower() != sender_email.lower()]
     if strangers:
-        return f"body names an email address other than the sender's: {_shown(strangers[0])}"
+        return f"body names an email address other than the sender's: {quoted(strangers[0], 60)}"
     if match := _OBFUSCATED_EMAIL.search(text):
-        return f"body spells out an email address: {_shown(match.group(0))}"
+        return f"body spells out an email address: {quoted(match.group(0), 60)}"
     without_addresses = _EMAIL.sub(" ", text)
     for match in _URL.finditer(without_addresses):
         if not _link_allowed(match.group(0), allowed):
-            return f"body links to a page it was not given: {_shown(match.group(0))}"
+            return f"body links to a page it was not given: {quoted(match.group(0), 60)}"
     return None
 
 
