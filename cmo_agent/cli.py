@@ -1,55 +1,147 @@
-"""The `cmo-agent` command line. Heavy libraries load inside commands so `--help` answers at once."""
+"""The `cmo-agent` command line. Heavy libraries load inside commands so `--help` answers at once.
+
+One error boundary (`_GuardedGroup`) turns every failure of input or environment into one line on
+stderr and exit code 2; untrusted text is printed as text (Rich markup off), controls stripped.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import sys
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from typer.core import TyperGroup
+
+from cmo_agent.core.text import is_valid_utf8, one_line, terminal_text
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from cmo_agent.core.config import Settings
     from cmo_agent.runner import RunOutcome
 
+EXIT_CODES = {"done": 0, "failed": 1, "paused": 3, "awaiting_approval": 3}
+EXIT_INTERRUPTED = 130
+_SECRET_VARIABLES = ("GITHUB_TOKEN", "OPENAI_API_KEY", "SMTP_PASSWORD", "IMAP_PASSWORD")
+
+
+class _GuardedGroup(TyperGroup):
+    """Runs a command; a failure of input or environment becomes one line and exit code 2."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's own click Context, which it does not export
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort):
+            raise
+        except typer.TyperException as exc:  # usage errors: a bad option, a missing argument
+            context = getattr(exc, "ctx", None)
+            path = str(getattr(context, "command_path", ""))
+            command = f" {path.split(' ', 1)[1]}" if " " in path else ""
+            _fail(f"{exc.format_message()} (see `cmo-agent{command} --help`)")
+        except KeyboardInterrupt:
+            _fail("interrupted", EXIT_INTERRUPTED)
+        except Exception as exc:
+            code, message = _describe_failure(exc)
+            if os.environ.get("CMO_DEBUG"):
+                traceback.print_exc()
+            _fail(message, code)
+
+
+def _describe_failure(exc: Exception) -> tuple[int, str]:
+    """(exit code, one line) for an exception that reached the top of a command."""
+    from cmo_agent.core.errors import ConfigError
+
+    if isinstance(exc, ConfigError):
+        return 2, str(exc)
+    if isinstance(exc, UnicodeError):
+        return 2, f"input is not valid UTF-8 ({exc})"
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return 2, f"{exc.strerror or exc}{where}"
+    module = type(exc).__module__
+    if module.startswith(("sqlite3", "psycopg")):
+        return 2, f"database: {type(exc).__name__}: {exc}"
+    return 1, f"unexpected {type(exc).__name__}: {exc} (CMO_DEBUG=1 prints where)"
+
+
 app = typer.Typer(
+    cls=_GuardedGroup,
     name="cmo-agent",
     help="Outbound campaigns from a plain-language goal, on a resumable LangGraph.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
-EXIT_CODES = {"done": 0, "failed": 1, "paused": 3, "awaiting_approval": 3}
 JobArg = Annotated[str, typer.Argument(help="The job id that `run` printed.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
+def _redacted(message: str) -> str:
+    """`message` without any secret the environment or settings hold, and without credentials of a URL."""
+    from cmo_agent.core.database import redact
+
+    secrets = [os.environ.get(name) for name in _SECRET_VARIABLES]
+    if _loaded is not None:
+        secrets += [
+            value.get_secret_value()
+            for value in (
+                _loaded.github_token,
+                _loaded.openai_api_key,
+                _loaded.smtp_password,
+                _loaded.imap_password,
+            )
+            if value is not None
+        ]
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            message = message.replace(secret, "***")
+    url = os.environ.get("CMO_CHECKPOINT_URL") or (_loaded.checkpoint_url if _loaded else None)
+    return redact(message, url) if url else message
+
+
 def _fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {one_line(_redacted(message))}", err=True)
     raise typer.Exit(code)
 
 
+_loaded: Settings | None = None
+
+
 def _settings() -> Settings:
+    """Settings from the environment and .env; one line and exit code 2 when one is invalid."""
+    global _loaded
     from pydantic import ValidationError
 
     from cmo_agent.core.config import Settings
 
     try:
-        return Settings()
+        _loaded = Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
-        _fail(f"configuration: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+        field = ".".join(str(p) for p in first["loc"])
+        alias = Settings.model_fields[field].alias if field in Settings.model_fields else None
+        _fail(f"configuration: {alias or field}: {first['msg'].removeprefix('Value error, ')}")
+    return _loaded
 
 
-def _guarded(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call `fn`, turning the project's input errors into one line and exit code 2."""
-    from cmo_agent.core.errors import ConfigError, JobNotFound
+def _console(stderr: bool = False) -> Console:
+    """A Rich console that prints text as text: no markup, no highlighting, no emoji codes."""
+    from rich.console import Console
 
-    try:
-        return fn(*args, **kwargs)
-    except (ConfigError, JobNotFound) as exc:
-        _fail(str(exc))
+    return Console(stderr=stderr, markup=False, highlight=False, emoji=False)
+
+
+def _text_arg(name: str, value: str) -> str:
+    """A text argument, refused (exit 2) when it was not valid UTF-8."""
+    if not is_valid_utf8(value):
+        _fail(f"{name} is not valid UTF-8")
+    return value
 
 
 def _parse_sources(value: str) -> list[str]:
@@ -68,7 +160,7 @@ def run(
     job_id: Annotated[str | None, typer.Option(help="Job id (default: generated).")] = None,
     query: Annotated[str | None, typer.Option(help="GitHub search query, used as is.")] = None,
     max_repos: Annotated[int | None, typer.Option(min=1, max=1000, help="Repositories to take (default 10).")] = None,
-    max_leads: Annotated[int | None, typer.Option(min=1, help="Drafts to write at most.")] = None,
+    max_leads: Annotated[int | None, typer.Option(min=1, max=1_000_000, help="Drafts to write at most.")] = None,
     min_score: Annotated[
         int | None, typer.Option(min=0, max=100, help="ICP threshold; 0 disables (default 30).")
     ] = None,
@@ -84,6 +176,9 @@ def run(
     as_json: JsonOpt = False,
 ) -> None:
     """Start a campaign: prints the job id, shows progress, ends with a summary."""
+    goal = _text_arg("the goal", goal)
+    if query is not None:
+        query = _text_arg("--query", query)
     sources = _parse_sources(email_sources)
     if deliver not in ("outbox", "smtp"):
         _fail(f"--deliver: expected outbox or smtp, got {deliver!r}")
@@ -91,14 +186,14 @@ def run(
         _fail("--demo delivers to the outbox only: its people and addresses are made up")
     settings = _settings()
     if deliver == "smtp":
-        from cmo_agent.runner import check_smtp_ready
+        from cmo_agent.preflight import check_smtp_ready
 
-        _guarded(check_smtp_ready, settings)
+        check_smtp_ready(settings)
     from cmo_agent.icp import load_icp_file
     from cmo_agent.runner import start_campaign
 
     params = {
-        "icp": _guarded(load_icp_file, icp) if icp else None,
+        "icp": load_icp_file(icp) if icp else None,
         "query": query,
         "max_repos": max_repos,
         "max_leads": max_leads,
@@ -114,7 +209,7 @@ def run(
             typer.echo(f"job {new_job_id}")
 
     with ProgressDisplay(enabled=not as_json) as on_progress:
-        outcome = _guarded(start_campaign, settings, goal, params, job_id, on_progress, announce)
+        outcome = start_campaign(settings, goal, params, job_id, on_progress, announce)
     _finish(outcome, settings, as_json)
 
 
@@ -135,7 +230,7 @@ def resume(
     from cmo_agent.runner import resume_campaign
 
     with ProgressDisplay(enabled=not as_json) as on_progress:
-        outcome = _guarded(resume_campaign, settings, job_id, on_progress, resend_unknown=resend_unknown)
+        outcome = resume_campaign(settings, job_id, on_progress, resend_unknown=resend_unknown)
     _finish(outcome, settings, as_json)
 
 
@@ -152,7 +247,7 @@ def approve(
     from cmo_agent.runner import approve_campaign
 
     with ProgressDisplay(enabled=not as_json) as on_progress:
-        outcome = _guarded(approve_campaign, settings, job_id, list(reject or []), on_progress)
+        outcome = approve_campaign(settings, job_id, list(reject or []), on_progress)
     _finish(outcome, settings, as_json)
 
 
@@ -162,7 +257,7 @@ def pause(job_id: JobArg) -> None:
     settings = _settings()
     from cmo_agent.runner import request_pause
 
-    job = _guarded(request_pause, settings, job_id)
+    job = request_pause(settings, job_id)
     typer.echo(f"pause requested: job {job.job_id} (process {job.pid}) stops after the items in flight")
 
 
@@ -173,37 +268,40 @@ def status(
 ) -> None:
     """One job's state and counts, or a table of all jobs."""
     settings = _settings()
-    from rich.console import Console
     from rich.table import Table
 
     from cmo_agent.runner import current_state, list_jobs
     from cmo_agent.stages.report import funnel
 
     if job_id is None:
-        jobs = _guarded(list_jobs, settings)
+        jobs = list_jobs(settings)
         if as_json:
             typer.echo(json.dumps([job.as_dict() for job in jobs], indent=2))
+            return
+        if not jobs:
+            typer.echo("no jobs yet: start one with `cmo-agent run GOAL`")
             return
         table = Table()
         for column in ("job", "status", "updated"):
             table.add_column(column, no_wrap=True)
         table.add_column("goal")
         for job in jobs:
-            table.add_row(job.job_id, job.shown_status, _short_time(job.updated_at), job.goal)
-        Console().print(table)
+            table.add_row(job.job_id, job.shown_status, _short_time(job.updated_at), one_line(job.goal))
+        _console().print(table)
         return
-    job, values = _guarded(current_state, settings, job_id)
+    job, values = current_state(settings, job_id)
     info = job.as_dict() | {
         "funnel": funnel(values),
         "delivery": _delivery_counts(values),
         "counters": values.get("counters", {}),
         "errors": len(values.get("errors", [])),
+        "completed_at": values.get("completed_at"),
     }
     if as_json:
         typer.echo(json.dumps(info, indent=2))
         return
-    typer.echo(f"job {job.job_id}: {job.shown_status}   goal: {job.goal}")
-    note = f"   {'reason' if job.status == 'paused' else 'error'}: {job.error}" if job.error else ""
+    typer.echo(f"job {job.job_id}: {job.shown_status}   goal: {one_line(job.goal)}")
+    note = f"   {'error' if job.status == 'failed' else 'reason'}: {one_line(job.error)}" if job.error else ""
     typer.echo(f"created {job.created_at}   updated {job.updated_at}{note}")
     typer.echo("funnel: " + "  ".join(f"{k} {v}" for k, v in info["funnel"].items()))
     if info["delivery"]:
@@ -215,12 +313,11 @@ def status(
 def history(job_id: JobArg, as_json: JsonOpt = False) -> None:
     """The job's checkpoints, newest first: id, step, node, time, counts."""
     settings = _settings()
-    from rich.console import Console
     from rich.table import Table
 
     from cmo_agent.runner import checkpoint_history
 
-    rows = _guarded(checkpoint_history, settings, job_id)
+    rows = checkpoint_history(settings, job_id)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -234,21 +331,28 @@ def history(job_id: JobArg, as_json: JsonOpt = False) -> None:
             _short_time(row["created_at"] or "", seconds=True),
             *(str(counts[key]) for key in ("repos", "candidates", "leads", "to_send", "errors")),
         )
-    Console(width=200).print(table)
+    console = _console()
+    console.width = 200
+    console.print(table)
 
 
 @app.command()
 def export(
     job_id: JobArg,
     out: Annotated[
-        Path | None, typer.Option(help="Output file (default $CMO_DATA_DIR/runstate_{job_id}.json).")
+        Path | None,
+        typer.Option(help="Output file, or - for stdout (default $CMO_DATA_DIR/runstate_{job_id}.json)."),
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the --out file if it exists.")] = False,
 ) -> None:
-    """Write the job's RunState as JSON."""
+    """Write the job's RunState as JSON (to a regular file only; an existing --out file needs --force)."""
     settings = _settings()
-    from cmo_agent.runner import export_state
+    from cmo_agent.runner import export_json, export_state
 
-    path = _guarded(export_state, settings, job_id, out)
+    if out is not None and str(out) == "-":
+        sys.stdout.write(export_json(settings, job_id))
+        return
+    path = export_state(settings, job_id, out, force=force)
     typer.echo(str(path))
 
 
@@ -261,7 +365,7 @@ def _entries(values: list[str]) -> list[str]:
     from cmo_agent.core.suppression import normalize_entry
 
     try:
-        return [normalize_entry(value) for value in values]
+        return [normalize_entry(_text_arg("an entry", value)) for value in values]
     except ValueError as exc:
         _fail(str(exc))
 
@@ -272,6 +376,7 @@ def suppress_add(
     reason: Annotated[str, typer.Option(help="Why (kept with the entry).")] = "manual",
 ) -> None:
     """Never write to these addresses again, in any job (running jobs check before each send)."""
+    reason = _text_arg("--reason", reason)
     normalized = _entries(entries)
     from cmo_agent.core.suppression import open_suppressions
 
@@ -296,15 +401,19 @@ def suppress_list(as_json: JsonOpt = False) -> None:
     """Every entry, with why and when it was added."""
     from dataclasses import asdict
 
+    from cmo_agent.core.errors import DatabaseMissing
     from cmo_agent.core.suppression import open_suppressions
 
-    with open_suppressions(_settings()) as suppressions:
-        entries = suppressions.entries()
+    try:
+        with open_suppressions(_settings(), create=False) as suppressions:
+            entries = suppressions.entries()
+    except DatabaseMissing:
+        entries = []
     if as_json:
         typer.echo(json.dumps([asdict(entry) for entry in entries], indent=2))
         return
     for entry in entries:
-        typer.echo(f"{entry.entry}\t{entry.reason}\t{entry.source}\t{entry.added_at}")
+        typer.echo(f"{entry.entry}\t{one_line(entry.reason)}\t{one_line(entry.source)}\t{entry.added_at}")
 
 
 @suppress_app.command("import")
@@ -312,14 +421,18 @@ def suppress_import(
     file: Annotated[Path, typer.Argument(help="One address per line, or a CSV with an address column.")],
     reason: Annotated[str, typer.Option(help="Why (kept with each entry).")] = "import",
 ) -> None:
-    """Add every address of a file (a malformed one stops the import before anything is added)."""
+    """Add every address of a file (a row without an address, or a malformed one, stops the import
+    before anything is added; blank lines, # comments and a header row are skipped)."""
     from cmo_agent.core.suppression import entries_from_file, open_suppressions
 
+    reason = _text_arg("--reason", reason)
     try:
         text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        _fail(f"cannot read {file}: {exc}")
-    entries = _guarded(entries_from_file, text)
+    except UnicodeDecodeError:
+        _fail(f"cannot read {file}: not UTF-8 text")
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror or exc}")
+    entries = entries_from_file(text)
     with open_suppressions(_settings()) as suppressions:
         added = suppressions.add(entries, reason=reason, source=f"import:{file.name}")
     typer.echo(f"suppressed {added} new, {len(set(entries)) - added} already listed")
@@ -334,31 +447,35 @@ class ProgressDisplay:
         self._tasks: dict[str, Any] = {}
 
     def __enter__(self) -> Any:
-        if not self.enabled:
-            return None
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        return self._update if self.enabled else None
 
-        self._bars = Progress(
-            TextColumn("{task.description:<20}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=False,
-        )
-        self._bars.start()
-        return self._update
+    def _start(self) -> Any:
+        """The bars, drawn from the first event on (an error before any progress prints only itself)."""
+        if self._bars is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bars = Progress(
+                TextColumn("{task.description:<20}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True, markup=False, highlight=False, emoji=False),
+                transient=False,
+            )
+            self._bars.start()
+        return self._bars
 
     def _update(self, event: dict[str, Any]) -> None:
+        bars = self._start()
         if "waiting" in event:
             reason = str(event.get("reason", "")).replace("_", " ")
-            self._bars.console.print(f"GitHub: waiting {event['waiting']} s ({reason})", highlight=False)
+            bars.console.print(terminal_text(f"GitHub: waiting {event['waiting']} s ({reason})"))
             return
-        stage = str(event.get("stage"))
+        stage = terminal_text(str(event.get("stage")))
         if stage not in self._tasks:
-            self._tasks[stage] = self._bars.add_task(stage, total=None)
-        self._bars.update(self._tasks[stage], completed=event.get("done", 0), total=event.get("total") or None)
+            self._tasks[stage] = bars.add_task(stage, total=None)
+        bars.update(self._tasks[stage], completed=event.get("done", 0), total=event.get("total") or None)
 
     def __exit__(self, *exc: object) -> None:
         if self._bars is not None:
@@ -391,12 +508,12 @@ def _finish(outcome: RunOutcome, settings: Settings, as_json: bool) -> NoReturn:
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    console = Console()
+    console = _console()
     job_id = summary["job_id"]
-    console.print(f"campaign {job_id}: {summary['status']}", highlight=False)
+    console.print(f"campaign {job_id}: {summary['status']}")
     table = Table(show_header=False)
     names = {
         "repos": "repositories",
@@ -415,7 +532,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     if llm.get("llm_calls"):
         counters = summary["counters"]
         table.add_row("drafted by the model", str(counters.get("drafted_by_model", 0)))
-        fallbacks = ", ".join(f"{n} {reason}" for reason, n in llm.get("fallbacks", {}).items())
+        fallbacks = ", ".join(f"{n} {one_line(reason)}" for reason, n in llm.get("fallbacks", {}).items())
         shown = str(counters.get("model_fallbacks", 0)) + (f" ({fallbacks})" if fallbacks else "")
         table.add_row("template fallbacks", shown)
         tokens = llm["llm_prompt_tokens"] + llm["llm_completion_tokens"]
@@ -425,19 +542,21 @@ def _print_summary(summary: dict[str, Any]) -> None:
     table.add_row("errors recorded", str(summary["errors"]))
     console.print(table)
     if summary["query"]:
-        console.print(f"search query: {summary['query']}", highlight=False)
+        console.print(f"search query: {one_line(summary['query'])}")
     if summary["delivery"]:
         console.print("delivery: " + ", ".join(f"{n} {state}" for state, n in summary["delivery"].items()))
     if summary["error"]:
-        console.print(f"[red]failed:[/red] {summary['error']}\nfix the cause, then: cmo-agent resume {job_id}")
+        failed = Text("failed: ", style="red") + Text(one_line(_redacted(summary["error"])))
+        console.print(failed)
+        console.print(f"fix the cause, then: cmo-agent resume {job_id}")
     elif summary["status"] == "awaiting_approval":
         _print_approval(console, job_id, summary["approval"] or {})
     elif summary["status"] != "done":
-        reason = f" ({summary['reason']})" if summary["reason"] else ""
-        console.print(f"paused{reason}: continue with `cmo-agent resume {job_id}`", highlight=False)
+        reason = f" ({one_line(summary['reason'])})" if summary["reason"] else ""
+        console.print(f"paused{reason}: continue with `cmo-agent resume {job_id}`")
     if summary["outbox"]:
-        console.print(f"outbox: {summary['outbox']}", highlight=False)
-    console.print(f"inspect: cmo-agent history {job_id}\n         cmo-agent export {job_id}", highlight=False)
+        console.print(f"outbox: {terminal_text(summary['outbox'])}")
+    console.print(f"inspect: cmo-agent history {job_id}\n         cmo-agent export {job_id}")
 
 
 def _delivery_counts(values: dict[str, Any]) -> dict[str, int]:
@@ -450,16 +569,17 @@ def _delivery_counts(values: dict[str, Any]) -> dict[str, int]:
     return counts if any(s in counts for s in ("sent", "bounced", "deferred", "unknown", "failed")) else {}
 
 
-def _print_approval(console: Any, job_id: str, gate: dict[str, Any]) -> None:
+def _print_approval(console: Console, job_id: str, gate: dict[str, Any]) -> None:
+    """The approval gate: how many drafts, and samples of them (untrusted text, printed as text)."""
     drafted = gate.get("drafts", 0)
-    console.print(f"waiting for approval: {drafted} emails drafted, nothing sent yet", highlight=False, soft_wrap=True)
+    console.print(f"waiting for approval: {drafted} emails drafted, nothing sent yet", soft_wrap=True)
     for sample in gate.get("samples", []):
-        first_lines = " / ".join(line for line in str(sample["body"]).splitlines() if line.strip())[:160]
-        who = f"{sample.get('login')} <{sample['to']}>"
-        console.print(f"  {who}: {sample['subject']}\n    {first_lines}", highlight=False, soft_wrap=True)
+        first_lines = " / ".join(line for line in str(sample.get("body", "")).splitlines() if line.strip())[:160]
+        who = f"{sample.get('login')} <{sample.get('to')}>"
+        line = f"  {one_line(who)}: {one_line(str(sample.get('subject', '')))}\n    {one_line(first_lines)}"
+        console.print(line, soft_wrap=True)
     console.print(
         f"send them: cmo-agent approve {job_id} [--reject LOGIN ...]   (drafts: cmo-agent export {job_id})",
-        highlight=False,
         soft_wrap=True,
     )
 

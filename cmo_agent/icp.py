@@ -13,37 +13,42 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cmo_agent.core.errors import ConfigError
 from cmo_agent.query import ACTIVE_WINDOW_DAYS
 
+MAX_WEIGHT = 1_000_000
 _GOAL_STOPWORDS = frozenset(["find", "active", "with", "that", "who", "the", "and", "for", "engineers", "people"])
 
 
 class Weights(BaseModel):
     """Relative weight of each signal; a signal without words to match (say, no locations) is left out."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    topics: float = Field(30, ge=0, description="Works on repositories with one of the topics.")
-    languages: float = Field(15, ge=0, description="Works on repositories in one of the languages.")
-    contributions: float = Field(25, ge=0, description="Contributions to the discovered repositories.")
-    followers: float = Field(15, ge=0, description="GitHub followers.")
-    activity: float = Field(10, ge=0, description="A repository of theirs was pushed to recently.")
-    keywords: float = Field(5, ge=0, description="Bio or company mentions one of the keywords.")
-    location: float = Field(10, ge=0, description="Profile location mentions one of the location words.")
-    company: float = Field(10, ge=0, description="Profile company mentions one of the company words.")
+    topics: float = Field(30, ge=0, le=MAX_WEIGHT, description="Works on repositories with one of the topics.")
+    languages: float = Field(15, ge=0, le=MAX_WEIGHT, description="Works on repositories in one of the languages.")
+    contributions: float = Field(25, ge=0, le=MAX_WEIGHT, description="Contributions to the discovered repositories.")
+    followers: float = Field(15, ge=0, le=MAX_WEIGHT, description="GitHub followers.")
+    activity: float = Field(10, ge=0, le=MAX_WEIGHT, description="A repository of theirs was pushed to recently.")
+    keywords: float = Field(5, ge=0, le=MAX_WEIGHT, description="Bio or company mentions one of the keywords.")
+    location: float = Field(10, ge=0, le=MAX_WEIGHT, description="Profile location mentions one of the location words.")
+    company: float = Field(10, ge=0, le=MAX_WEIGHT, description="Profile company mentions one of the company words.")
 
 
 class IcpProfile(BaseModel):
     """What a good lead looks like. Word lists match case-insensitively; empty lists are not scored."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     topics: list[str] = Field(default_factory=list, description="GitHub topics, e.g. machine-learning.")
     languages: list[str] = Field(default_factory=list, description="Repository languages, e.g. python.")
     keywords: list[str] = Field(default_factory=list, description="Words looked for in bio and company.")
     locations: list[str] = Field(default_factory=list, description="Words looked for in the profile location.")
     companies: list[str] = Field(default_factory=list, description="Words looked for in the profile company.")
-    active_within_days: int = Field(ACTIVE_WINDOW_DAYS, ge=1, description="What counts as recent activity.")
-    contributions_for_full_marks: int = Field(32, ge=1, description="Contributions that earn the whole weight.")
-    followers_for_full_marks: int = Field(200, ge=1, description="Followers that earn the whole weight.")
+    active_within_days: int = Field(ACTIVE_WINDOW_DAYS, ge=1, le=36_500, description="What counts as recent activity.")
+    contributions_for_full_marks: int = Field(
+        32, ge=1, le=1_000_000_000, description="Contributions that earn the whole weight."
+    )
+    followers_for_full_marks: int = Field(
+        200, ge=1, le=1_000_000_000, description="Followers that earn the whole weight."
+    )
     weights: Weights = Field(default_factory=Weights)
 
     @classmethod

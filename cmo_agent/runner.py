@@ -21,19 +21,22 @@ from typing import Any
 from langgraph.errors import GraphDrained
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import RunControl
-from langgraph.types import Command
+from langgraph.types import Command, StateSnapshot
 
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.checkpointer import open_checkpointer, thread_config
 from cmo_agent.core.config import Settings
-from cmo_agent.core.errors import ConfigError
+from cmo_agent.core.errors import ConfigError, DatabaseMissing, JobNotFound
+from cmo_agent.core.files import write_text_file
+from cmo_agent.core.job_lock import JobBusy, hold_job_lock
 from cmo_agent.core.jobs import Job, JobStatus, JobStore, open_job_store
 from cmo_agent.core.ledger import open_ledger
+from cmo_agent.core.params import validate_params
 from cmo_agent.core.state import RunState, new_run_state
 from cmo_agent.graph import build_graph
+from cmo_agent.preflight import check_goal, check_pitch, check_smtp_ready, validate_job_id
 
 ProgressHandler = Callable[[dict[str, Any]], None]
-_JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 @dataclass
@@ -55,19 +58,53 @@ def new_job_id(goal: str) -> str:
     return f"{datetime.now(UTC):%Y%m%d}-{slug}-{secrets.token_hex(3)}"
 
 
-def validate_job_id(job_id: str) -> str:
-    if not _JOB_ID.match(job_id):
-        raise ConfigError(f"invalid job id {job_id!r}: use 1-64 letters, digits, '.', '_' or '-'")
-    return job_id
+def ensure_data_dir(settings: Settings) -> None:
+    """Create CMO_DATA_DIR if needed; ConfigError when it cannot be a directory."""
+    path = settings.data_dir
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"CMO_DATA_DIR {path}: exists and is not a directory") from None
+    except OSError as exc:
+        raise ConfigError(f"CMO_DATA_DIR {path}: {exc.strerror or exc}") from None
 
 
 @contextmanager
-def open_campaigns(settings: Settings) -> Iterator[tuple[CompiledStateGraph[Any, Any, Any, Any], JobStore]]:
-    """The graph compiled with the configured checkpointer, and the job store of the same database."""
+def open_campaigns(
+    settings: Settings, create: bool = True
+) -> Iterator[tuple[CompiledStateGraph[Any, Any, Any, Any], JobStore]]:
+    """The graph compiled with the configured checkpointer, and the job store of the same database.
+
+    `create=False` (read-only commands) never creates the data directory or the database.
+    """
     url = settings.resolved_checkpoint_url()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with open_checkpointer(url) as saver, open_job_store(url) as jobs:
+    if create:
+        ensure_data_dir(settings)
+    with open_checkpointer(url, create) as saver, open_job_store(url, create) as jobs:
         yield build_graph().compile(checkpointer=saver), jobs
+
+
+@contextmanager
+def _open_job(settings: Settings, job_id: str) -> Iterator[tuple[CompiledStateGraph[Any, Any, Any, Any], JobStore]]:
+    """`open_campaigns` for a command on an existing job: a missing database means no such job."""
+    try:
+        with open_campaigns(settings, create=False) as opened:
+            yield opened
+    except DatabaseMissing as exc:
+        raise JobNotFound(f"no job {job_id!r}: {exc}") from None
+
+
+@contextmanager
+def _job_lock(settings: Settings, jobs: JobStore, job_id: str) -> Iterator[None]:
+    """Hold the job's lock (one runner per job); a clear JobBusy naming who runs it otherwise."""
+    try:
+        with hold_job_lock(settings.resolved_checkpoint_url(), job_id):
+            yield
+    except JobBusy:
+        runner = jobs.get(job_id).runner if jobs.exists(job_id) else "another process"
+        raise JobBusy(
+            f"job {job_id!r} is running ({runner}); `cmo-agent pause {job_id}` stops it, or wait for it to end"
+        ) from None
 
 
 @contextmanager
@@ -117,6 +154,7 @@ def _execute(
     settings: Settings,
     on_progress: ProgressHandler | None,
 ) -> RunOutcome:
+    """Run the job's graph (the caller holds its lock) and record how it ended."""
     config = thread_config(job.job_id)
     control = RunControl()
     with ExitStack() as stack:
@@ -124,61 +162,87 @@ def _execute(
             from cmo_agent.demo.snapshot import demo_settings
 
             settings = stack.enter_context(demo_settings(settings))
-        stack.enter_context(_drain_on_signals(control))
         jobs.clear_pause(job.job_id)
-        stack.enter_context(_watch_pause_requests(settings.resolved_checkpoint_url(), job.job_id, control))
         jobs.set_status(job.job_id, "running")
         try:
-            for mode, event in graph.stream(
-                graph_input,
-                config,
-                context=CampaignContext(settings=settings, control=control),
-                stream_mode=["custom", "updates"],
-                durability="sync",
-                control=control,
+            with (
+                _drain_on_signals(control),
+                _watch_pause_requests(settings.resolved_checkpoint_url(), job.job_id, control),
             ):
-                if mode == "custom" and on_progress is not None and isinstance(event, dict):
-                    on_progress(event)
+                for mode, event in graph.stream(
+                    graph_input,
+                    config,
+                    context=CampaignContext(settings=settings, control=control),
+                    stream_mode=["custom", "updates"],
+                    durability="sync",
+                    control=control,
+                ):
+                    if mode == "custom" and on_progress is not None and isinstance(event, dict):
+                        on_progress(event)
         except GraphDrained:
             reason = control.drain_reason
-            jobs.set_status(job.job_id, "paused", error=reason)
-            values = dict(graph.get_state(thread_config(job.job_id)).values)
-            return RunOutcome(job.job_id, "paused", values, reason=reason)
+            return _ended(graph, jobs, settings, job.job_id, "paused", reason=reason)
+        except KeyboardInterrupt:
+            # A second Ctrl-C: stop now. What the last checkpoint holds is kept; the batch in flight is redone.
+            reason = "stopped at once by a second Ctrl-C; the batch in flight is redone on resume"
+            return _ended(graph, jobs, settings, job.job_id, "paused", reason=reason)
         except Exception as exc:
             message = f"{type(exc).__name__}: {exc}"
-            jobs.set_status(job.job_id, "failed", error=message)
-            return RunOutcome(job.job_id, "failed", dict(graph.get_state(thread_config(job.job_id)).values), message)
-    snapshot = graph.get_state(thread_config(job.job_id))
-    if snapshot.next:
-        interrupts = [i.value for task in snapshot.tasks for i in task.interrupts]
-        status: JobStatus = "awaiting_approval" if interrupts else "paused"
-        jobs.set_status(job.job_id, status)
-        return RunOutcome(job.job_id, status, dict(snapshot.values), interrupt=interrupts[0] if interrupts else None)
-    jobs.set_status(job.job_id, "done")
-    return RunOutcome(job.job_id, "done", dict(snapshot.values))
+            return _ended(graph, jobs, settings, job.job_id, "failed", error=message)
+    return _settle(graph, jobs, settings, job.job_id)
 
 
-def check_smtp_ready(settings: Settings) -> None:
-    """Raise ConfigError unless SMTP delivery has a sender identity, a postal address and a relay."""
-    required = {
-        "CMO_SENDER_EMAIL": settings.sender_email,
-        "CMO_SENDER_NAME": settings.sender_name,
-        "CMO_POSTAL_ADDRESS": settings.postal_address,
-        "SMTP_HOST": settings.smtp_host,
-    }
-    missing = [name for name, value in required.items() if not (value or "").strip()]
-    if missing:
-        raise ConfigError(f"--deliver smtp needs {', '.join(missing)} (set in the environment or .env)")
-    from email_validator import EmailNotValidError, validate_email
+def is_completed(snapshot: StateSnapshot) -> bool:
+    """Whether the job's final stage ran: a fact the report stage records, never inferred from an empty `next`.
 
+    (A checkpoint with nothing next may still hold the saved writes of a step that was never
+    checkpointed, after a hard stop; LangGraph applies them when the thread is invoked again.)
+    """
+    return not snapshot.next and bool((snapshot.values or {}).get("completed_at"))
+
+
+def _settle(
+    graph: CompiledStateGraph[Any, Any, Any, Any], jobs: JobStore, settings: Settings, job_id: str
+) -> RunOutcome:
+    """Record where a graph that stopped on its own stands: done, waiting for approval, or paused."""
+    snapshot = graph.get_state(thread_config(job_id))
+    if is_completed(snapshot):
+        return _ended(graph, jobs, settings, job_id, "done", snapshot=snapshot)
+    interrupts = [i.value for task in snapshot.tasks for i in task.interrupts]
+    if interrupts:
+        return _ended(graph, jobs, settings, job_id, "awaiting_approval", snapshot=snapshot, interrupt=interrupts[0])
+    return _ended(graph, jobs, settings, job_id, "paused", snapshot=snapshot, reason="stopped before the final stage")
+
+
+def _ended(
+    graph: CompiledStateGraph[Any, Any, Any, Any],
+    jobs: JobStore,
+    settings: Settings,
+    job_id: str,
+    status: JobStatus,
+    *,
+    snapshot: StateSnapshot | None = None,
+    reason: str | None = None,
+    error: str | None = None,
+    interrupt: Any = None,
+) -> RunOutcome:
+    """Record the job's status and return the outcome, even when the database has just gone away
+    (then the record says `running` with nobody holding the lock: `interrupted`, and resumable)."""
+    note = error if status == "failed" else reason
     try:
-        validate_email(settings.sender_email or "", check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise ConfigError(f"CMO_SENDER_EMAIL is not a valid address: {exc}") from None
-    if settings.unsubscribe_url and not settings.unsubscribe_url.startswith("https://"):
-        raise ConfigError("CMO_UNSUBSCRIBE_URL must be an https:// URL (one-click unsubscribe, RFC 8058)")
-    if settings.smtp_ca_file and not Path(settings.smtp_ca_file).is_file():
-        raise ConfigError(f"SMTP_CA_FILE: no such file {settings.smtp_ca_file}")
+        jobs.set_status(job_id, status, error=note)
+    except Exception:
+        try:
+            with open_job_store(settings.resolved_checkpoint_url()) as fresh:
+                fresh.set_status(job_id, status, error=note)
+        except Exception as exc:
+            error = f"{error or reason or status} (not recorded: {type(exc).__name__}: {exc})"
+            status = "failed"
+    try:
+        values = dict((snapshot or graph.get_state(thread_config(job_id))).values)
+    except Exception:
+        values = {}
+    return RunOutcome(job_id, status, values, error=error, interrupt=interrupt, reason=reason)
 
 
 def start_campaign(
@@ -190,13 +254,13 @@ def start_campaign(
     on_start: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     """Create a job and run its graph until it ends, pauses or waits for approval."""
-    if not goal.strip():
-        raise ConfigError("the goal is empty")
-    job_id = validate_job_id(job_id or new_job_id(goal))
-    params = {key: value for key, value in (params or {}).items() if value is not None}
+    check_goal(goal)
+    job_id = validate_job_id(new_job_id(goal) if job_id is None else job_id)
+    params = validate_params({key: value for key, value in (params or {}).items() if value is not None})
+    check_pitch(settings)
     if params.get("deliver") == "smtp":
         check_smtp_ready(settings)
-    with open_campaigns(settings) as (graph, jobs):
+    with open_campaigns(settings) as (graph, jobs), _job_lock(settings, jobs, job_id):
         if jobs.exists(job_id):
             raise ConfigError(f"job {job_id!r} already exists; use `cmo-agent resume {job_id}`")
         job = jobs.create(job_id, goal, params)
@@ -218,49 +282,67 @@ def resume_campaign(
     Messages a crash caught mid-transaction become `unknown` and are not sent again, unless
     `resend_unknown` (then they, and earlier unknowns, are planned again).
     """
-    with open_campaigns(settings) as (graph, jobs):
-        job = jobs.get(job_id)
-        if job.status == "running" and job.process_alive:
-            # A checkpointer is not a lock: two processes on one thread would race.
-            raise ConfigError(f"job {job_id!r} is running in process {job.pid}; stop it first")
-        if job.params.get("deliver") == "smtp":
-            with open_ledger(settings) as ledger:
-                ledger.settle_interrupted(job_id, resend_unknown=resend_unknown)
+    with _open_job(settings, job_id) as (graph, jobs):
+        jobs.get(job_id)
+        with _job_lock(settings, jobs, job_id):
+            return _resume_locked(graph, jobs, settings, job_id, on_progress, answer, resend_unknown)
+
+
+def _resume_locked(
+    graph: CompiledStateGraph[Any, Any, Any, Any],
+    jobs: JobStore,
+    settings: Settings,
+    job_id: str,
+    on_progress: ProgressHandler | None,
+    answer: Any,
+    resend_unknown: bool,
+) -> RunOutcome:
+    job = jobs.get(job_id)
+    if job.params.get("deliver") == "smtp":
+        with open_ledger(settings) as ledger:
+            ledger.settle_interrupted(job_id, resend_unknown=resend_unknown)
+    snapshot = graph.get_state(thread_config(job_id))
+    drafts = snapshot.values.get("to_send", {}) if snapshot.values else {}
+    unknown = sorted(login for login, draft in drafts.items() if draft.get("status") == "unknown")
+    if resend_unknown and unknown:
+        # Back to the delivery step, also for a finished job: the ledger has planned them again.
+        update = {"to_send": {login: {"status": "drafted", "resend_after_unknown": True} for login in unknown}}
+        graph.update_state(thread_config(job_id), update, as_node="approve")
         snapshot = graph.get_state(thread_config(job_id))
-        drafts = snapshot.values.get("to_send", {}) if snapshot.values else {}
-        unknown = sorted(login for login, draft in drafts.items() if draft.get("status") == "unknown")
-        if resend_unknown and unknown:
-            # Back to the delivery step, also for a finished job: the ledger has planned them again.
-            update = {"to_send": {login: {"status": "drafted", "resend_after_unknown": True} for login in unknown}}
-            graph.update_state(thread_config(job_id), update, as_node="approve")
-            snapshot = graph.get_state(thread_config(job_id))
-        if not snapshot.next:
-            jobs.set_status(job_id, "done")
-            return RunOutcome(job_id, "done", dict(snapshot.values))
-        graph_input: Command[Any] | None = Command(resume=answer) if answer is not None else None
-        return _execute(graph, jobs, job, graph_input, settings, on_progress)
+    if is_completed(snapshot):
+        return _ended(graph, jobs, settings, job_id, "done", snapshot=snapshot)
+    graph_input: Any
+    if snapshot.created_at is None:
+        # Stopped before its first checkpoint: start again from what the job record says.
+        graph_input = new_run_state(job_id, job.goal, job.params)
+    else:
+        graph_input = Command(resume=answer) if answer is not None else None
+    return _execute(graph, jobs, job, graph_input, settings, on_progress)
 
 
 def approve_campaign(
     settings: Settings, job_id: str, reject: list[str], on_progress: ProgressHandler | None = None
 ) -> RunOutcome:
     """Answer the job's approval gate (`reject` drafts by login) and run on."""
-    with open_campaigns(settings) as (graph, jobs):
-        job = jobs.get(job_id)
-        snapshot = graph.get_state(thread_config(job_id))
-        if not any(task.interrupts for task in snapshot.tasks):
-            raise ConfigError(f"job {job_id!r} is not waiting for approval (status {job.shown_status})")
-        unknown = sorted(set(reject) - set(snapshot.values.get("to_send", {})))
-        if unknown:
-            raise ConfigError(f"--reject: no draft for {', '.join(unknown)} in job {job_id!r}")
-    return resume_campaign(settings, job_id, on_progress, answer={"reject": list(reject)})
+    with _open_job(settings, job_id) as (graph, jobs):
+        jobs.get(job_id)
+        with _job_lock(settings, jobs, job_id):
+            job = jobs.get(job_id)
+            snapshot = graph.get_state(thread_config(job_id))
+            if not any(task.interrupts for task in snapshot.tasks):
+                raise ConfigError(f"job {job_id!r} is not waiting for approval (status {job.shown_status})")
+            unknown = sorted(set(reject) - set(snapshot.values.get("to_send", {})))
+            if unknown:
+                raise ConfigError(f"--reject: no draft for {', '.join(unknown)} in job {job_id!r}")
+            answer = {"reject": list(reject)}
+            return _resume_locked(graph, jobs, settings, job_id, on_progress, answer, resend_unknown=False)
 
 
 def request_pause(settings: Settings, job_id: str) -> Job:
     """Ask the process running `job_id` to stop after the items in flight."""
-    with open_campaigns(settings) as (_, jobs):
+    with _open_job(settings, job_id) as (_, jobs):
         job = jobs.get(job_id)
-        if job.status != "running" or not job.process_alive:
+        if not job.locked:
             raise ConfigError(f"job {job_id!r} is not running (status {job.shown_status})")
         jobs.request_pause(job_id)
         return job
@@ -268,7 +350,7 @@ def request_pause(settings: Settings, job_id: str) -> Job:
 
 def checkpoint_history(settings: Settings, job_id: str) -> list[dict[str, Any]]:
     """The job's checkpoints, newest first: id, step, the node that wrote it, time and counts."""
-    with open_campaigns(settings) as (graph, jobs):
+    with _open_job(settings, job_id) as (graph, jobs):
         jobs.get(job_id)
         snapshots = list(graph.get_state_history(thread_config(job_id)))
     rows = []
@@ -292,22 +374,31 @@ def checkpoint_history(settings: Settings, job_id: str) -> list[dict[str, Any]]:
 
 def current_state(settings: Settings, job_id: str) -> tuple[Job, dict[str, Any]]:
     """The job record and the latest RunState values."""
-    with open_campaigns(settings) as (graph, jobs):
+    with _open_job(settings, job_id) as (graph, jobs):
         job = jobs.get(job_id)
         return job, dict(graph.get_state(thread_config(job_id)).values)
 
 
 def list_jobs(settings: Settings) -> list[Job]:
-    with open_campaigns(settings) as (_, jobs):
-        return jobs.list()
+    """Every job, newest first (none when there is no database yet: nothing is created)."""
+    try:
+        with open_campaigns(settings, create=False) as (_, jobs):
+            return jobs.list()
+    except DatabaseMissing:
+        return []
 
 
-def export_state(settings: Settings, job_id: str, out: Path | None = None) -> Path:
-    """Write the job's RunState as JSON (default `$CMO_DATA_DIR/runstate_{job_id}.json`)."""
+def export_json(settings: Settings, job_id: str) -> str:
+    """The job's RunState as JSON text."""
     _, values = current_state(settings, job_id)
-    path = out or settings.data_dir / f"runstate_{job_id}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(values, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return json.dumps(values, indent=2, sort_keys=False, default=str) + "\n"
+
+
+def export_state(settings: Settings, job_id: str, out: Path | None = None, force: bool = False) -> Path:
+    """Write the job's RunState as JSON: to `out` (a new regular file, or an existing one with
+    `force`), or to `$CMO_DATA_DIR/runstate_{job_id}.json`, which is refreshed on every export."""
+    text = export_json(settings, job_id)
+    if out is None:
+        ensure_data_dir(settings)
+        return write_text_file(settings.data_dir / f"runstate_{job_id}.json", text, overwrite=True)
+    return write_text_file(out, text, overwrite=force)

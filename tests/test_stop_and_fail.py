@@ -20,7 +20,7 @@ def test_sigterm_drains_checkpoints_and_exits_3(
         env = base_env | {"GITHUB_API_URL": github.url, "CMO_BATCH_SIZE": "10", "CMO_GITHUB_WORKERS": "2"}
         proc = start_run_until(["run", GOAL, "--job-id", "stopped"], env, tmp_path, github, r"^/users/", 30)
         concurrent = run_cli(["resume", "stopped"], env, tmp_path)
-        assert concurrent.returncode == 2 and "is running in process" in concurrent.stderr
+        assert concurrent.returncode == 2 and "is running (process" in concurrent.stderr
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == 3, err

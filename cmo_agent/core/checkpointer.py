@@ -5,16 +5,15 @@ Thread ids are UUIDs derived from job ids, as LangGraph's server requires.
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from cmo_agent.core.database import check_url, connect_postgres, connect_sqlite, is_postgres, redact_url
 from cmo_agent.core.errors import ConfigError
 
 _THREAD_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://cmo-agent.dev/jobs")
@@ -33,43 +32,27 @@ def thread_config(job_id: str, checkpoint_id: str | None = None) -> RunnableConf
     return {"configurable": configurable, "recursion_limit": 100_000}
 
 
-def sqlite_path(url: str) -> Path:
-    """The file of a `sqlite:///PATH` URL (`sqlite:////abs/path` for absolute paths)."""
-    path = url.removeprefix("sqlite:///")
-    if not path or path == url:
-        raise ConfigError(f"CMO_CHECKPOINT_URL: expected sqlite:///PATH, got {url!r}")
-    return Path(path)
-
-
-def is_postgres(url: str) -> bool:
-    return url.startswith(("postgresql://", "postgres://"))
-
-
-def connect_sqlite(url: str) -> sqlite3.Connection:
-    """A SQLite connection for several threads and processes: WAL mode and a busy timeout."""
-    path = sqlite_path(url)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA busy_timeout=30000")
-    return conn
-
-
 @contextmanager
-def open_checkpointer(url: str) -> Iterator[BaseCheckpointSaver[Any]]:
-    """Open the checkpoint saver for `url`, creating its tables if needed."""
+def open_checkpointer(url: str, create: bool = True) -> Iterator[BaseCheckpointSaver[Any]]:
+    """Open the checkpoint saver for `url`, creating its tables if needed.
+
+    With `create=False` (read-only commands) a missing SQLite file is an error, not a new database.
+    """
+    check_url(url)
     if is_postgres(url):
         from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg.rows import dict_row
 
-        with PostgresSaver.from_conn_string(url) as pg_saver:
+        with connect_postgres(url, prepare_threshold=0, row_factory=dict_row) as pg_conn:
+            pg_saver = PostgresSaver(pg_conn)
             pg_saver.setup()
             yield pg_saver
         return
     if not url.startswith("sqlite:"):
-        raise ConfigError(f"CMO_CHECKPOINT_URL must start with sqlite:/// or postgresql://, got {url!r}")
+        raise ConfigError(f"CMO_CHECKPOINT_URL must start with sqlite:/// or postgresql://, got {redact_url(url)!r}")
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    conn = connect_sqlite(url)
+    conn = connect_sqlite(url, create=create)
     try:
         saver = SqliteSaver(conn)
         saver.setup()

@@ -4,17 +4,36 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
+YEAR = 366 * 86_400
+
+
+def _http_url(value: str | None) -> str | None:
+    """`value` if it is an absolute http(s) URL with a host; ValueError naming what is wrong otherwise."""
+    if value is None:
+        return None
+    schemes = ("http", "https")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises when the port is not a number)
+    except ValueError as exc:
+        raise ValueError(f"not a URL: {exc}") from None
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ValueError(f"must be an {' or '.join(schemes)} URL with a host, got {value!r}")
+    if any(char.isspace() or ord(char) < 32 for char in value):
+        raise ValueError("has a space or control character")
+    return value
 
 
 class Settings(BaseSettings):
     """Every setting the product reads; field names map to the contract's environment variables."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True, allow_inf_nan=False)
 
     data_dir: Path = Field(Path("data"), alias="CMO_DATA_DIR", description="Database, outbox, exports.")
     checkpoint_url: str | None = Field(
@@ -26,6 +45,7 @@ class Settings(BaseSettings):
         800,
         alias="CMO_GITHUB_MAX_PER_MIN",
         ge=1,
+        le=1_000_000,
         description="Requests per minute to one GitHub endpoint (GitHub: 900).",
     )
     github_max_retries: int = Field(
@@ -33,7 +53,11 @@ class Settings(BaseSettings):
     )
     github_workers: int = Field(4, alias="CMO_GITHUB_WORKERS", ge=1, le=10, description="GitHub requests in flight.")
     github_cache_ttl: float = Field(
-        86_400, alias="CMO_GITHUB_CACHE_TTL", ge=0, description="Seconds GitHub answers are reused across jobs; 0 off."
+        86_400,
+        alias="CMO_GITHUB_CACHE_TTL",
+        ge=0,
+        le=YEAR,
+        description="Seconds GitHub answers are reused across jobs; 0 off.",
     )
     batch_size: int = Field(
         20,
@@ -46,7 +70,11 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL", description="OpenAI-compatible endpoint.")
     llm_model: str = Field("gpt-4o-mini", alias="CMO_LLM_MODEL", description="Model for personalization.")
     llm_timeout: float = Field(
-        30.0, alias="CMO_LLM_TIMEOUT", gt=0, description="Seconds one LLM request may take before it is retried."
+        30.0,
+        alias="CMO_LLM_TIMEOUT",
+        gt=0,
+        le=3600,
+        description="Seconds one LLM request may take before it is retried.",
     )
     llm_max_retries: int = Field(
         3, alias="CMO_LLM_MAX_RETRIES", ge=0, le=10, description="Retries of an LLM request after 429, 5xx or timeouts."
@@ -73,24 +101,34 @@ class Settings(BaseSettings):
         None, alias="CMO_PITCH", description="One or two sentences on what you offer and ask; every email says it."
     )
     smtp_host: str | None = Field(None, alias="SMTP_HOST")
-    smtp_port: int | None = Field(None, alias="SMTP_PORT")
+    smtp_port: int | None = Field(None, alias="SMTP_PORT", ge=1, le=65535)
     smtp_username: str | None = Field(None, alias="SMTP_USERNAME")
     smtp_password: SecretStr | None = Field(None, alias="SMTP_PASSWORD")
     smtp_security: Literal["none", "starttls", "ssl"] = Field("starttls", alias="SMTP_SECURITY")
     smtp_ca_file: str | None = Field(
         None, alias="SMTP_CA_FILE", description="PEM bundle trusted for the relay's certificate; the system's if unset."
     )
-    smtp_timeout: float = Field(30.0, alias="SMTP_TIMEOUT", gt=0, description="Seconds one SMTP exchange may take.")
-    send_rate_per_min: int = Field(10, alias="CMO_SEND_RATE_PER_MIN", ge=1, description="Messages per minute.")
-    daily_cap: int = Field(200, alias="CMO_DAILY_CAP", ge=1, description="Messages per rolling 24 hours.")
+    smtp_timeout: float = Field(
+        30.0, alias="SMTP_TIMEOUT", gt=0, le=3600, description="Seconds one SMTP exchange may take."
+    )
+    send_rate_per_min: int = Field(
+        10, alias="CMO_SEND_RATE_PER_MIN", ge=1, le=100_000, description="Messages per minute."
+    )
+    daily_cap: int = Field(
+        200, alias="CMO_DAILY_CAP", ge=1, le=10_000_000, description="Messages per rolling 24 hours."
+    )
     send_retry_seconds: float = Field(
-        60.0, alias="CMO_SEND_RETRY_SECONDS", gt=0, description="First wait after an SMTP 4xx; doubles per attempt."
+        60.0,
+        alias="CMO_SEND_RETRY_SECONDS",
+        gt=0,
+        le=86_400,
+        description="First wait after an SMTP 4xx; doubles per attempt.",
     )
     send_max_attempts: int = Field(
         5, alias="CMO_SEND_MAX_ATTEMPTS", ge=1, le=20, description="SMTP attempts per message before it is failed."
     )
     imap_host: str | None = Field(None, alias="IMAP_HOST")
-    imap_port: int | None = Field(None, alias="IMAP_PORT")
+    imap_port: int | None = Field(None, alias="IMAP_PORT", ge=1, le=65535)
     imap_username: str | None = Field(None, alias="IMAP_USERNAME")
     imap_password: SecretStr | None = Field(None, alias="IMAP_PASSWORD")
     imap_security: Literal["none", "starttls", "ssl"] = Field("ssl", alias="IMAP_SECURITY")
@@ -101,7 +139,26 @@ class Settings(BaseSettings):
     dns_server: str | None = Field(
         None, alias="CMO_DNS_SERVER", description="host[:port] of the resolver for MX checks; the system's when unset."
     )
-    dns_timeout: float = Field(3.0, alias="CMO_DNS_TIMEOUT", gt=0, description="Seconds one DNS lookup may take.")
+    dns_timeout: float = Field(
+        3.0, alias="CMO_DNS_TIMEOUT", gt=0, le=600, description="Seconds one DNS lookup may take."
+    )
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _data_dir_named(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is empty; name a directory")
+        return value
+
+    @field_validator("github_api_url")
+    @classmethod
+    def _github_url(cls, value: str) -> str:
+        return _http_url(value) or value
+
+    @field_validator("openai_base_url")
+    @classmethod
+    def _openai_url(cls, value: str | None) -> str | None:
+        return _http_url(value)
 
     def resolved_checkpoint_url(self) -> str:
         """The checkpoint database URL, defaulting to a SQLite file in the data directory."""

@@ -1,13 +1,118 @@
-"""Plain SQL on the checkpoint database (SQLite or PostgreSQL) for the project's own tables."""
+"""The checkpoint database named by one URL (SQLite or PostgreSQL): parsing it, connecting to it, and
+plain SQL for the project's own tables. Connection failures become one-line DatabaseUnavailable errors
+with credentials redacted."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
-from cmo_agent.core.checkpointer import connect_sqlite, is_postgres
+from cmo_agent.core.errors import ConfigError, DatabaseMissing, DatabaseUnavailable
+
+if TYPE_CHECKING:
+    import psycopg
+
+_SECRET_PARAM = re.compile(r"(?i)\b(password|passwd|sslpassword)=([^&\s]+)")
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def redact_url(url: str) -> str:
+    """`url` with its password (in the user part or a `password=` parameter) replaced by `***`."""
+    redacted = _SECRET_PARAM.sub(r"\1=***", url)
+    try:
+        parts = urlsplit(redacted)
+    except ValueError:
+        return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", redacted)
+    if parts.password is None:
+        return redacted
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def redact(message: str, url: str) -> str:
+    """`message` with every credential of `url` it repeats replaced by `***`."""
+    secrets = [match.group(2) for match in _SECRET_PARAM.finditer(url)]
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    if password:
+        secrets.append(password)
+    for secret in secrets:
+        message = message.replace(secret, "***")
+    return message.replace(url, redact_url(url))
+
+
+def sqlite_path(url: str) -> Path:
+    """The file of a `sqlite:///PATH` URL (`sqlite:////abs/path` for absolute paths)."""
+    path = url.removeprefix("sqlite:///")
+    if not path or path == url:
+        raise ConfigError(f"CMO_CHECKPOINT_URL: expected sqlite:///PATH or postgresql://..., got {redact_url(url)!r}")
+    return Path(path)
+
+
+def check_url(url: str) -> None:
+    """Raise ConfigError unless `url` names a SQLite file or a PostgreSQL database."""
+    if is_postgres(url):
+        try:
+            urlsplit(url).port  # noqa: B018 (parses the port, which raises when it is not a number)
+        except ValueError as exc:
+            raise ConfigError(f"CMO_CHECKPOINT_URL {redact_url(url)!r}: {exc}") from None
+        return
+    sqlite_path(url)
+
+
+def connect_sqlite(url: str, create: bool = True) -> sqlite3.Connection:
+    """A SQLite connection for several threads and processes: WAL mode and a busy timeout.
+
+    With `create=False` a missing file is DatabaseUnavailable instead of a new empty database.
+    """
+    path = sqlite_path(url)
+    try:
+        if not create and not path.exists():
+            raise DatabaseMissing(f"no database at {path} (no job has run with this CMO_DATA_DIR yet)")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() and not path.is_file():
+            raise DatabaseUnavailable(f"cannot use the SQLite database {path}: it is not a file")
+        conn = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.Error:
+            conn.close()
+            raise
+    except DatabaseMissing:
+        raise
+    except (OSError, sqlite3.Error) as exc:
+        raise DatabaseUnavailable(f"cannot use the SQLite database {path}: {_reason(exc)}") from None
+    return conn
+
+
+def connect_postgres(url: str, **options: Any) -> psycopg.Connection[Any]:
+    """An autocommit PostgreSQL connection; DatabaseUnavailable (credentials redacted) when it fails."""
+    import psycopg
+
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=10, **options)
+    except (psycopg.Error, ValueError) as exc:
+        raise DatabaseUnavailable(
+            f"cannot connect to PostgreSQL at {redact_url(url)}: {redact(_reason(exc), url)}"
+        ) from None
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception's message on one line (psycopg's span several)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return "; ".join(lines) or type(exc).__name__
 
 
 class Database:
@@ -24,15 +129,13 @@ class Database:
 
 
 @contextmanager
-def open_database(url: str) -> Iterator[Database]:
-    """The database named by a checkpoint URL."""
+def open_database(url: str, create: bool = True) -> Iterator[Database]:
+    """The database named by a checkpoint URL (`create=False`: a missing SQLite file is an error)."""
     if is_postgres(url):
-        import psycopg
-
-        with psycopg.connect(url, autocommit=True) as pg_conn:
+        with connect_postgres(url) as pg_conn:
             yield Database(pg_conn, "%s")
         return
-    conn: sqlite3.Connection = connect_sqlite(url)
+    conn = connect_sqlite(url, create=create)
     try:
         yield Database(conn, "?")
     finally:

@@ -16,8 +16,16 @@ class ConfigError(CmoError):
     """Bad input or configuration: reported in one line, exit code 2, nothing started."""
 
 
-class JobNotFound(CmoError):
+class JobNotFound(ConfigError):
     """No job with that id in the database."""
+
+
+class DatabaseUnavailable(ConfigError):
+    """The checkpoint database cannot be opened or reached (unreadable, corrupt, refused)."""
+
+
+class DatabaseMissing(DatabaseUnavailable):
+    """A read-only command found no SQLite database (and created none)."""
 
 
 def quoted(text: str, limit: int) -> str:

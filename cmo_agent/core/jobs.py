@@ -13,6 +13,7 @@ from typing import Any, Literal
 from cmo_agent.core.checkpointer import thread_id_for
 from cmo_agent.core.database import Database, open_database
 from cmo_agent.core.errors import JobNotFound, utc_now
+from cmo_agent.core.job_lock import jobs_running
 
 JobStatus = Literal["running", "paused", "awaiting_approval", "done", "failed"]
 
@@ -62,28 +63,27 @@ class Job:
     pid: int | None = None
     host: str | None = None
 
-    @property
-    def process_alive(self) -> bool:
-        """Whether the process that last ran this job still runs (only knowable on its own host)."""
-        if self.pid is None or self.host != socket.gethostname():
-            return False
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+    locked: bool = False
+    """Whether some process holds the job's lock right now (is running it), read from the database."""
 
     @property
     def shown_status(self) -> str:
-        """The status for people: a `running` job whose process is gone was interrupted."""
-        if self.status == "running" and not self.process_alive:
+        """The status for people: a `running` job that nobody runs was interrupted (killed, crashed),
+        and a job someone has just taken up is running whatever its record says yet."""
+        if self.locked:
+            return "running"
+        if self.status == "running":
             return "interrupted"
         return self.status
 
+    @property
+    def runner(self) -> str:
+        """Who last ran the job, for messages: `process PID on HOST`."""
+        return f"process {self.pid} on {self.host}" if self.pid else "another process"
+
     def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _COLUMNS} | {"shown_status": self.shown_status}
+        record = {name: getattr(self, name) for name in _COLUMNS}
+        return record | {"recorded_status": self.status, "status": self.shown_status, "shown_status": self.shown_status}
 
 
 _PAUSE_SCHEMA = """
@@ -97,8 +97,9 @@ CREATE TABLE IF NOT EXISTS cmo_pause_requests (
 class JobStore:
     """Reads and writes job records, and pause requests from other processes."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, url: str) -> None:
         self._execute = db.execute
+        self._url = url
         self._execute(_SCHEMA)
         self._execute(_PAUSE_SCHEMA)
 
@@ -132,11 +133,17 @@ class JobStore:
         rows = self._execute(f"SELECT {', '.join(_COLUMNS)} FROM cmo_jobs WHERE job_id = ?", [job_id])  # noqa: S608 (constant column names)
         if not rows:
             raise JobNotFound(f"no job {job_id!r} in this database")
-        return _job_from_row(rows[0])
+        job = _job_from_row(rows[0])
+        job.locked = job_id in jobs_running(self._url, [job_id])
+        return job
 
     def list(self) -> list[Job]:
         rows = self._execute(f"SELECT {', '.join(_COLUMNS)} FROM cmo_jobs ORDER BY created_at DESC")  # noqa: S608 (constant column names)
-        return [_job_from_row(row) for row in rows]
+        jobs = [_job_from_row(row) for row in rows]
+        running = jobs_running(self._url, [job.job_id for job in jobs])
+        for job in jobs:
+            job.locked = job.job_id in running
+        return jobs
 
     def set_status(self, job_id: str, status: JobStatus, error: str | None = None) -> None:
         now = utc_now()
@@ -156,7 +163,7 @@ def _job_from_row(row: tuple[Any, ...]) -> Job:
 
 
 @contextmanager
-def open_job_store(url: str) -> Iterator[JobStore]:
+def open_job_store(url: str, create: bool = True) -> Iterator[JobStore]:
     """The job store in the database named by the checkpoint URL."""
-    with open_database(url) as db:
-        yield JobStore(db)
+    with open_database(url, create=create) as db:
+        yield JobStore(db, url)

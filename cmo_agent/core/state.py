@@ -85,6 +85,8 @@ class RunState(TypedDict, total=False):
     reports: Annotated[dict[str, Any], merge_reports]
     counters: Annotated[dict[str, int], add_counters]
     errors: Annotated[list[Record], DeltaChannel(append_errors_batch)]
+    completed_at: str
+    """When the final stage (report) finished: the only thing that makes a job done."""
 
 
 SEED_KEYS = ("job_id", "goal", "repos", "candidates", "leads", "to_send", "reports", "counters", "errors")

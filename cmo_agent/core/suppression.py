@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from cmo_agent.core.config import Settings
 from cmo_agent.core.database import Database, open_database
-from cmo_agent.core.errors import ConfigError, utc_now
+from cmo_agent.core.errors import ConfigError, quoted, utc_now
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cmo_suppressions (
@@ -48,20 +49,28 @@ def normalize_entry(text: str) -> str:
         raise ValueError(f"not an email address: {text!r} ({exc})") from exc
 
 
+_HEADER_CELL = re.compile(r"(?i)^\s*(e-?mail|mail|address|e-?mail address|entry|domain)s?\s*$")
+
+
 def entries_from_file(text: str) -> list[str]:
     """Entries of an imported list: one per line, or CSV whose rows name an address in some column.
 
-    Rows without any `@` (headers, blank lines, `#` comments) are skipped; a row whose address is
-    malformed stops the import, with its line number, so nothing is half-imported by mistake.
+    Blank lines, `#` comments and a header row (the first row, naming an email or address column)
+    are skipped. Any other row without an address, or with a malformed one, stops the import with
+    its line number, so nothing is half-imported by mistake.
     """
     found = []
+    seen_row = False
     for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
         cells = [cell.strip() for cell in row]
-        if not cells or cells[0].startswith("#"):
+        if not any(cells) or cells[0].startswith("#"):
             continue
+        first_row, seen_row = not seen_row, True
         candidate = next((cell for cell in cells if "@" in cell), None)
         if candidate is None:
-            continue
+            if first_row and any(_HEADER_CELL.match(cell) for cell in cells):
+                continue
+            raise ConfigError(f"line {number}: no address or @domain in {quoted(','.join(cells), 80)}")
         try:
             found.append(normalize_entry(candidate))
         except ValueError as exc:
@@ -119,7 +128,7 @@ class SuppressionList:
 
 
 @contextmanager
-def open_suppressions(settings: Settings) -> Iterator[SuppressionList]:
-    """The suppression list in the settings' checkpoint database."""
-    with open_database(settings.resolved_checkpoint_url()) as db:
+def open_suppressions(settings: Settings, create: bool = True) -> Iterator[SuppressionList]:
+    """The suppression list in the settings' checkpoint database (`create=False`: never creates it)."""
+    with open_database(settings.resolved_checkpoint_url(), create=create) as db:
         yield SuppressionList(db)

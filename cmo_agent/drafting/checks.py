@@ -72,26 +72,65 @@ def _link_allowed(found: str, allowed: Sequence[str]) -> bool:
 def body_problem(body: str, sender_email: str, allowed: Sequence[str]) -> str | None:
     """Why the body cannot be used, or None. `allowed` are the pages it may link to."""
     text = body.replace("\r\n", "\n")
-    if _CONTROL.search(text.replace("\n", "").replace("\t", "")):
-        return "body has control characters"
-    if _INVISIBLE.search(text):
-        return "body has invisible formatting characters"
+    if problem := _character_problem(text, "body"):
+        return problem
     length = len(text.strip())
     if not BODY_CHARS[0] <= length <= BODY_CHARS[1]:
         return f"body has {length} characters (allowed {BODY_CHARS[0]}–{BODY_CHARS[1]})"
+    return text_problem(text, sender_email, allowed, "body")
+
+
+def _character_problem(text: str, what: str) -> str | None:
+    if _CONTROL.search(text.replace("\n", "").replace("\t", "")):
+        return f"{what} has control characters"
+    if _INVISIBLE.search(text):
+        return f"{what} has invisible formatting characters"
+    return None
+
+
+def text_problem(text: str, sender_email: str, allowed: Sequence[str], what: str = "text") -> str | None:
+    """Why `text` may not be part of an email body (whatever its length), or None."""
+    text = text.replace("\r\n", "\n")
+    if problem := _character_problem(text, what):
+        return problem
     if match := _HEADER_LINE.search(text):
-        return f"body has a header-like line: {quoted(match.group(0).strip(), 60)}"
+        return f"{what} has a header-like line: {quoted(match.group(0).strip(), 60)}"
     if _MARKUP.search(text):
-        return "body has template markup or a placeholder"
+        return f"{what} has template markup or a placeholder"
     strangers = [m.group(0) for m in _EMAIL.finditer(text) if m.group(0).lower() != sender_email.lower()]
     if strangers:
-        return f"body names an email address other than the sender's: {quoted(strangers[0], 60)}"
+        return f"{what} names an email address other than the sender's: {quoted(strangers[0], 60)}"
     if match := _OBFUSCATED_EMAIL.search(text):
-        return f"body spells out an email address: {quoted(match.group(0), 60)}"
+        return f"{what} spells out an email address: {quoted(match.group(0), 60)}"
     without_addresses = _EMAIL.sub(" ", text)
     for match in _URL.finditer(without_addresses):
         if not _link_allowed(match.group(0), allowed):
-            return f"body links to a page it was not given: {quoted(match.group(0), 60)}"
+            return f"{what} links to a page it was not given: {quoted(match.group(0), 60)}"
+    return None
+
+
+_TAG = re.compile(r"</?[a-z!][^>]*>", re.IGNORECASE)
+
+
+def fact_problem(text: str, allowed: Sequence[str]) -> str | None:
+    """Why a fact from GitHub (a description, a name) must be left out of an email, or None.
+
+    A fact may carry no email address, no link but the `allowed` pages, no markup, no header-like
+    text and no control or invisible characters: the checks a model's draft passes.
+    """
+    if _CONTROL.search(text) or "\n" in text or "\t" in text:
+        return "has a line break or control character"
+    if _INVISIBLE.search(text):
+        return "has invisible formatting characters"
+    if _MARKUP.search(text) or _TAG.search(text):
+        return f"has markup: {quoted(text, 60)}"
+    if _HEADER_LINE.search(text):
+        return f"reads like a mail header: {quoted(text, 60)}"
+    if _EMAIL.search(text) or _OBFUSCATED_EMAIL.search(text):
+        return f"names an email address: {quoted(text, 60)}"
+    for match in _URL.finditer(text):
+        if not _link_allowed(match.group(0), allowed):
+            return f"links to a page it was not given: {quoted(match.group(0), 60)}"
     return None
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from cmo_agent.core.errors import quoted
+from cmo_agent.core.text import one_line
+from cmo_agent.drafting.checks import fact_problem
+
 GITHUB_WEB = "https://github.com"
 
 
@@ -30,24 +34,53 @@ def default_pitch(topic_phrase: str) -> str:
 def template_facts(
     lead: dict[str, Any], repos: dict[str, dict[str, Any]], query: str, sender_name: str, pitch: str | None
 ) -> dict[str, Any]:
-    """Variables for the email templates: GitHub facts only, never free text from the profile."""
+    """Variables for the email templates: GitHub facts only, never free text from the profile.
+
+    Every fact from GitHub passes the checks a model's draft passes (`fact_problem`); one that
+    fails is left out (`omitted_facts` says which and why), and a repository name that reads as a
+    link is written as its GitHub page (and as "GitHub" in the subject).
+    """
     ranked = ranked_repos(lead)
+    allowed = lead_pages(lead)
+    omitted: dict[str, str] = {}
+
+    def checked(name: str, text: str) -> str:
+        text = one_line(text).strip()
+        if text and (problem := fact_problem(text, allowed)):
+            omitted[name] = problem
+            return ""
+        return text
+
     top = repos.get(ranked[0], {"full_name": ranked[0]})
-    description = re.split(r"(?<=[.!?])\s", (top.get("description") or "").strip())[0].rstrip(".")
+    full_name = str(top["full_name"])
+    short_name = full_name.split("/")[1]
+    name_is_safe = fact_problem(full_name, allowed) is None and fact_problem(short_name, allowed) is None
+    if not name_is_safe:
+        omitted["repo_name"] = f"reads as a link: {quoted(full_name, 60)}; written as its GitHub page"
+    first_sentence = re.split(r"(?<=[.!?])\s", one_line(top.get("description") or "").strip())[0].rstrip(".")
+    description = checked("repo_description", first_sentence[:1].lower() + first_sentence[1:120])
+    others = [checked("other_repos", n.split("/")[1]) for n in ranked[1:3]]
     topics = re.findall(r"topic:(\S+)", query) or list(top.get("topics", []))[:1]
-    topic_phrase = topics[0].replace("-", " ") if topics else "open-source"
+    topic_phrase = checked("topic_phrase", topics[0].replace("-", " ")) if topics else ""
     return {
         "greeting_name": first_name(lead) or "there",
-        "repo_full_name": top["full_name"],
-        "repo_name": top["full_name"].split("/")[1],
-        "repo_description": description[:1].lower() + description[1:120] if description else "",
+        "repo_full_name": full_name if name_is_safe else f"github.com/{full_name}",
+        "repo_name": short_name if name_is_safe else f"github.com/{full_name}",
+        "subject_repo_name": short_name if name_is_safe else "GitHub",
+        "repo_description": description,
         "contributions": lead["repos"][ranked[0]],
-        "other_repos": " and ".join(n.split("/")[1] for n in ranked[1:3]),
-        "topic_phrase": topic_phrase,
-        "language": top.get("language") or "open-source",
-        "pitch": pitch or default_pitch(topic_phrase),
+        "other_repos": " and ".join(name for name in others if name),
+        "topic_phrase": topic_phrase or "open-source",
+        "language": checked("language", str(top.get("language") or "")) or "open-source",
+        "pitch": pitch or default_pitch(topic_phrase or "open-source"),
         "sender_name": sender_name,
+        "omitted_facts": omitted,
     }
+
+
+def lead_pages(lead: dict[str, Any]) -> list[str]:
+    """The lead's own GitHub pages: the profile and each repository they contributed to."""
+    return [f"{GITHUB_WEB}/{lead['login']}", *(f"{GITHUB_WEB}/{name}" for name in lead.get("repos", {}))]
 
 
 def model_facts(lead: dict[str, Any], repos: dict[str, dict[str, Any]], query: str) -> dict[str, Any]:

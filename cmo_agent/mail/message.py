@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from cmo_agent.core.config import Settings
+from cmo_agent.core.text import one_line, strip_controls
 from cmo_agent.templates import render
 
 _MESSAGE_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://cmo-agent.dev/messages")
@@ -24,8 +25,8 @@ PLACEHOLDER_POSTAL = "[postal address not configured: set CMO_POSTAL_ADDRESS]"
 
 
 def header_safe(value: str) -> str:
-    """`value` on one line: CR, LF and other control characters become spaces."""
-    return re.sub(r"[\x00-\x1f\x7f]+", " ", value).strip()
+    """`value` on one line: line breaks become spaces; control and bidirectional characters go."""
+    return re.sub(r"\s+", " ", one_line(value)).strip()
 
 
 def message_id_for(job_id: str, login: str, sender_email: str) -> str:
@@ -45,7 +46,8 @@ def footer(settings: Settings, lead: dict[str, Any]) -> str:
     top_repo = max(lead["repos"], key=lambda repo: (lead["repos"][repo], repo))
     provenance = lead.get("provenance", {})
     if lead.get("email_source") == "commit":
-        origin = f"the author address of commit {provenance.get('sha', '')[:12]} in {provenance.get('repo', top_repo)}"
+        repo = provenance.get("repo", top_repo)
+        origin = f"the author address of commit {provenance.get('sha', '')[:12]} in github.com/{repo}"
     else:
         origin = f"the public email on your GitHub profile (github.com/{lead['login']})"
     return render(
@@ -54,7 +56,7 @@ def footer(settings: Settings, lead: dict[str, Any]) -> str:
             "sender_name": name,
             "sender_email": address,
             "postal_address": settings.postal_address or PLACEHOLDER_POSTAL,
-            "why_you": f"you contribute to {top_repo} on GitHub.",
+            "why_you": f"you contribute to github.com/{top_repo}.",
             "address_origin": origin + ".",
             "opt_out": settings.unsubscribe_url or f"mailto:{address}?subject=unsubscribe",
         },
@@ -76,7 +78,7 @@ def build_message(draft: dict[str, Any], lead: dict[str, Any], settings: Setting
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     else:
         message["List-Unsubscribe"] = f"<{mailto}>"
-    text = wrap_paragraphs(draft["body"].rstrip() + "\n" + footer(settings, lead))
+    text = wrap_paragraphs(strip_controls(draft["body"]).rstrip() + "\n" + footer(settings, lead))
     message.set_content(text, cte="7bit" if text.isascii() else "8bit")
     return message
 

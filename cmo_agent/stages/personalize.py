@@ -14,7 +14,8 @@ from cmo_agent.context import CampaignContext
 from cmo_agent.core.config import Settings
 from cmo_agent.core.errors import utc_now
 from cmo_agent.core.state import RunState
-from cmo_agent.drafting.facts import allowed_links, model_facts, template_facts
+from cmo_agent.drafting.checks import draft_problem
+from cmo_agent.drafting.facts import allowed_links, lead_pages, model_facts, template_facts
 from cmo_agent.drafting.model_draft import MODEL_PROMPT_VERSION, DraftRejected, EmailDraft, draft_with_model
 from cmo_agent.drafting.model_draft import system_prompt as model_system_prompt
 from cmo_agent.drafting.template_draft import TEMPLATE_VERSION, draft_from_template
@@ -104,7 +105,14 @@ def personalize(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str,
             except TemplateError as exc:
                 lead_updates[login] = {"draft_error": f"{type(exc).__name__}: {exc}"}
                 continue
+            # The template's draft passes the same checks as the model's; one that fails is not sent.
+            allowed = [*lead_pages(leads[login]), *([settings.sender_website] if settings.sender_website else [])]
+            if problem := draft_problem(subject, body, sender_email, allowed):
+                lead_updates[login] = {"draft_error": f"template draft failed its checks: {problem}"}
+                continue
             draft = {"subject": subject, "body": body, "generator": "template", "prompt_version": TEMPLATE_VERSION}
+            if omitted := lead_facts.get("omitted_facts"):
+                draft["omitted_facts"] = omitted
             if answer is not None:
                 draft["fallback_reason"] = answer
         lead_updates[login] = {"personalization": {k: draft.get(k) for k in ("generator", "fallback_reason")}}

@@ -65,4 +65,4 @@ def report(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]
         else None,
         "finished_at": utc_now(),
     }
-    return {"reports": {"summary": summary}}
+    return {"reports": {"summary": summary}, "completed_at": summary["finished_at"]}

@@ -1,0 +1,75 @@
+"""Run options (`RunState.params`): checked before a job is created, stored as a plain dict.
+
+Everything a run will use is validated here, so a value that passes can never fail mid-run.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from cmo_agent.core.errors import ConfigError
+from cmo_agent.core.text import is_valid_utf8
+
+MAX_QUERY_LENGTH = 256
+"""GitHub's limit on a search query's length."""
+MAX_QUERY_OPERATORS = 5
+"""GitHub's limit on AND/OR/NOT operators in a search query."""
+
+
+class RunParams(BaseModel):
+    """The options of one run; unset ones take the stages' defaults."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    query: str | None = Field(None, description="GitHub search query used as is (checked for GitHub's limits).")
+    max_repos: int | None = Field(None, ge=1, le=1000, description="Repositories to take.")
+    max_leads: int | None = Field(None, ge=1, le=1_000_000, description="Drafts to write at most.")
+    min_score: int | None = Field(None, ge=0, le=100, description="ICP threshold; 0 keeps everyone.")
+    email_sources: list[Literal["profile", "commit"]] | None = Field(None, min_length=1)
+    icp: dict[str, Any] | None = Field(None, description="ICP fields over the goal's (validated by IcpProfile).")
+    deliver: Literal["outbox", "smtp"] | None = None
+    require_approval: bool | None = None
+    demo: bool | None = None
+
+    @field_validator("query")
+    @classmethod
+    def _query_fits_github(cls, query: str | None) -> str | None:
+        if query is None:
+            return None
+        if not query.strip():
+            raise ValueError("is blank")
+        if not is_valid_utf8(query):
+            raise ValueError("is not valid UTF-8")
+        if any(ord(char) < 32 or 0x7F <= ord(char) < 0xA0 for char in query):
+            raise ValueError("has a control character")
+        if len(query) > MAX_QUERY_LENGTH:
+            raise ValueError(f"has {len(query)} characters (GitHub allows {MAX_QUERY_LENGTH})")
+        operators = sum(1 for word in query.split() if word in ("AND", "OR", "NOT"))
+        if operators > MAX_QUERY_OPERATORS:
+            raise ValueError(f"has {operators} AND/OR/NOT operators (GitHub allows {MAX_QUERY_OPERATORS})")
+        if query.count('"') % 2:
+            raise ValueError("has unbalanced quotes")
+        return query
+
+    @field_validator("icp")
+    @classmethod
+    def _icp_is_a_profile(cls, icp: dict[str, Any] | None) -> dict[str, Any] | None:
+        if icp is None:
+            return None
+        from cmo_agent.icp import IcpProfile
+
+        profile = IcpProfile.model_validate(icp)
+        return profile.model_dump(include=profile.model_fields_set)
+
+
+def validate_params(raw: dict[str, Any] | None) -> dict[str, Any]:
+    """The run options that are set, checked; ConfigError naming the first bad one otherwise."""
+    try:
+        params = RunParams.model_validate(raw or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = "--" + ".".join(str(p) for p in first["loc"]).replace("_", "-")
+        raise ConfigError(f"{where}: {first['msg']}") from None
+    return params.model_dump(exclude_none=True)
