@@ -64,7 +64,8 @@ def _describe_failure(exc: Exception) -> tuple[int, str]:
         return 2, f"{exc.strerror or exc}{where}"
     module = type(exc).__module__
     if module.startswith(("sqlite3", "psycopg")):
-        return 2, f"database: {type(exc).__name__}: {exc}"
+        where = f" {_loaded.resolved_checkpoint_url()}" if _loaded is not None else ""
+        return 2, f"database{where}: {type(exc).__name__}: {exc}"
     return 1, f"unexpected {type(exc).__name__}: {exc} (CMO_DEBUG=1 prints where)"
 
 

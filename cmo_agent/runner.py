@@ -78,9 +78,11 @@ def open_campaigns(
     `create=False` (read-only commands) never creates the data directory or the database.
     """
     url = settings.resolved_checkpoint_url()
-    if create:
-        ensure_data_dir(settings)
+    if create and not settings.data_dir.is_dir() and settings.data_dir.exists():
+        ensure_data_dir(settings)  # says what is wrong with it before the database is looked for there
     with open_checkpointer(url, create) as saver, open_job_store(url, create) as jobs:
+        if create:
+            ensure_data_dir(settings)
         yield build_graph().compile(checkpointer=saver), jobs
 
 

@@ -71,10 +71,11 @@ def check_url(url: str) -> None:
     sqlite_path(url)
 
 
-def connect_sqlite(url: str, create: bool = True) -> sqlite3.Connection:
+def connect_sqlite(url: str, create: bool = True, check_writable: bool = False) -> sqlite3.Connection:
     """A SQLite connection for several threads and processes: WAL mode and a busy timeout.
 
-    With `create=False` a missing file is DatabaseUnavailable instead of a new empty database.
+    With `create=False` a missing file is DatabaseMissing instead of a new empty database; with
+    `check_writable`, a database that cannot be written fails now, before anything was written.
     """
     path = sqlite_path(url)
     try:
@@ -87,6 +88,12 @@ def connect_sqlite(url: str, create: bool = True) -> sqlite3.Connection:
         try:
             conn.execute("PRAGMA busy_timeout=30000")
             conn.execute("PRAGMA journal_mode=WAL")
+            if check_writable:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute("CREATE TABLE cmo_write_probe (x INTEGER)")
+                finally:
+                    conn.execute("ROLLBACK")
         except sqlite3.Error:
             conn.close()
             raise

@@ -71,5 +71,5 @@ def validate_params(raw: dict[str, Any] | None) -> dict[str, Any]:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = "--" + ".".join(str(p) for p in first["loc"]).replace("_", "-")
-        raise ConfigError(f"{where}: {first['msg']}") from None
+        raise ConfigError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None
     return params.model_dump(exclude_none=True)

@@ -24,6 +24,14 @@ SEARCH_CAP = 1000
 
 
 @dataclass(frozen=True)
+class _Planted:
+    """A faulted answer's exact body, and how long to hold it back."""
+
+    payload: bytes
+    delay: float
+
+
+@dataclass(frozen=True)
 class ReceivedRequest:
     method: str
     path: str
@@ -37,7 +45,12 @@ class ReceivedRequest:
 @dataclass
 class Fault:
     """Answer `status` (with `headers` and `body`) to the next `times` requests whose path matches
-    (and whose query has every item of `query`)."""
+    (and whose query has every item of `query`).
+
+    `raw` is sent as the body instead of JSON (a malformed or cut-off answer); `rewrite` keeps the
+    usual answer (its status and headers too) and passes its JSON through a function (an answer
+    missing fields); `delay` holds the answer back that many seconds (a request that times out).
+    """
 
     path_pattern: str
     status: int
@@ -45,6 +58,9 @@ class Fault:
     headers: dict[str, str] | None = None
     body: dict[str, Any] | None = None
     query: dict[str, str] | None = None
+    delay: float = 0.0
+    raw: bytes | None = None
+    rewrite: Callable[[Any], Any] | None = None
 
     def applies(self, path: str, query: dict[str, str]) -> bool:
         wanted = (self.query or {}).items()
@@ -62,6 +78,8 @@ class GitHubStandIn:
         self._lock = threading.Lock()
         self.requests: list[ReceivedRequest] = []
         self.faults: list[Fault] = []
+        self.graphql_failures: dict[str, str] = {}
+        """Lowercased login → the GraphQL error type (e.g. FORBIDDEN) its alias gets, with null data."""
         # GitHub's budgets per resource: (requests, window in seconds). Spent budgets answer 403.
         self.limits: dict[str, tuple[int, float]] = {"core": (5000, 3600), "search": (30, 60), "graphql": (5000, 3600)}
         self._windows: dict[str, tuple[float, int]] = {}
@@ -109,12 +127,20 @@ class GitHubStandIn:
         status: int
         headers: dict[str, str]
         body: Any
+        fault = None if used > limit else self._take_fault(path, query)
         if used > limit:
             status, headers, body = 403, {}, {"message": f"API rate limit exceeded ({resource})."}
-        elif method == "POST" and path == "/graphql" and not self._faulted(path, query):
+        elif fault is not None and fault.rewrite is None:
+            status, headers, body = fault.status, dict(fault.headers or {}), fault.body or {"message": "fault"}
+        elif method == "POST" and path == "/graphql":
             status, headers, body = self._graphql(payload, authorized)
         else:
             status, headers, body = self._route(method, path, query)
+        if fault is not None:
+            if fault.rewrite is not None:
+                body = fault.rewrite(body)
+            if fault.raw is not None or fault.delay:
+                body = _Planted(json.dumps(body).encode() if fault.raw is None else fault.raw, fault.delay)
         with self._lock:
             self.requests.append(ReceivedRequest(method, path, query, status, authorized, time.monotonic()))
         headers = {
@@ -139,9 +165,14 @@ class GitHubStandIn:
             self._windows[resource] = (reset, used)
         return limit, used, reset
 
-    def _faulted(self, path: str, query: dict[str, str]) -> bool:
+    def _take_fault(self, path: str, query: dict[str, str]) -> Fault | None:
+        """The first fault that applies to this request, used up once; None when none does."""
         with self._lock:
-            return any(fault.applies(path, query) for fault in self.faults)
+            for fault in self.faults:
+                if fault.applies(path, query):
+                    fault.times -= 1
+                    return fault
+        return None
 
     def _graphql(self, payload: bytes, authorized: bool) -> tuple[int, dict[str, str], Any]:
         """The `user(login:)` batch: every aliased user GitHub would resolve, NOT_FOUND errors for the rest.
@@ -159,6 +190,10 @@ class GitHubStandIn:
         ):
             login = variables.get(name, "") if name else literal
             user = self._users.get(login.lower())
+            if failure := self.graphql_failures.get(login.lower()):
+                data[alias] = None
+                errors.append({"type": failure, "path": [alias], "message": f"{failure} for '{login}'."})
+                continue
             if user is None or user["type"] != "User":
                 data[alias] = None
                 errors.append(
@@ -190,11 +225,6 @@ class GitHubStandIn:
         return 200, {}, body
 
     def _route(self, method: str, path: str, query: dict[str, str]) -> tuple[int, dict[str, str], Any]:
-        with self._lock:
-            for fault in self.faults:
-                if fault.applies(path, query):
-                    fault.times -= 1
-                    return fault.status, dict(fault.headers or {}), fault.body or {"message": "fault"}
         if method != "GET":
             return 405, {}, {"message": "Method not allowed"}
         routes: list[tuple[str, Callable[..., tuple[int, dict[str, str], Any]]]] = [
@@ -411,14 +441,19 @@ def _handler_for(stand_in: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
                 time.sleep(stand_in.latency)
             authorized = bool(self.headers.get("Authorization"))
             status, headers, body = stand_in.handle(method, self.path, authorized, received)
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
+            planted = body if isinstance(body, _Planted) else _Planted(json.dumps(body).encode(), 0.0)
+            if planted.delay:
+                time.sleep(planted.delay)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(planted.payload)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(planted.payload)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up waiting (a timeout fault)
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the stand-in keeps its own request log."""

@@ -58,12 +58,18 @@ def _link_allowed(found: str, allowed: Sequence[str]) -> bool:
     url = found.rstrip(".,;:!?)]}'\"")
     if "://" not in url:
         url = "https://" + url
-    parts = urlsplit(url)
-    target = f"{parts.hostname or ''}{parts.path.rstrip('/')}".lower()
+    try:
+        parts = urlsplit(url)
+        target = f"{parts.hostname or ''}{parts.path.rstrip('/')}".lower()
+    except ValueError:  # brackets that are no IPv6 literal, a bad port: a malformed link is never allowed
+        return False
     target = target.removeprefix("www.")
     for page in allowed:
-        page_parts = urlsplit(page if "://" in page else "https://" + page)
-        base = f"{page_parts.hostname or ''}{page_parts.path.rstrip('/')}".lower().removeprefix("www.")
+        try:
+            page_parts = urlsplit(page if "://" in page else "https://" + page)
+            base = f"{page_parts.hostname or ''}{page_parts.path.rstrip('/')}".lower().removeprefix("www.")
+        except ValueError:
+            continue
         if parts.scheme in ("http", "https") and (target == base or target.startswith(base + "/")):
             return True
     return False
