@@ -110,17 +110,24 @@ def _job_lock(settings: Settings, jobs: JobStore, job_id: str) -> Iterator[None]
 
 
 @contextmanager
-def _drain_on_signals(control: RunControl) -> Iterator[None]:
-    """SIGINT and SIGTERM finish the current step, checkpoint it and stop (a second Ctrl-C aborts)."""
+def _drain_on_signals(control: RunControl) -> Iterator[threading.Event]:
+    """SIGINT and SIGTERM finish the current step, checkpoint it and stop; a second one aborts at once.
+
+    Once the caller sets the yielded event (the graph has stopped), signals are ignored until the
+    block ends, so how the run ended is always recorded.
+    """
+    settling = threading.Event()
 
     def handler(signum: int, frame: FrameType | None) -> None:
+        if settling.is_set():
+            return
         if control.drain_requested:
             raise KeyboardInterrupt
         control.request_drain(signal.Signals(signum).name)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield settling
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
@@ -166,21 +173,22 @@ def _execute(
             settings = stack.enter_context(demo_settings(settings))
         jobs.clear_pause(job.job_id)
         jobs.set_status(job.job_id, "running")
+        settling = stack.enter_context(_drain_on_signals(control))
         try:
-            with (
-                _drain_on_signals(control),
-                _watch_pause_requests(settings.resolved_checkpoint_url(), job.job_id, control),
-            ):
-                for mode, event in graph.stream(
-                    graph_input,
-                    config,
-                    context=CampaignContext(settings=settings, control=control),
-                    stream_mode=["custom", "updates"],
-                    durability="sync",
-                    control=control,
-                ):
-                    if mode == "custom" and on_progress is not None and isinstance(event, dict):
-                        on_progress(event)
+            try:
+                with _watch_pause_requests(settings.resolved_checkpoint_url(), job.job_id, control):
+                    for mode, event in graph.stream(
+                        graph_input,
+                        config,
+                        context=CampaignContext(settings=settings, control=control),
+                        stream_mode=["custom", "updates"],
+                        durability="sync",
+                        control=control,
+                    ):
+                        if mode == "custom" and on_progress is not None and isinstance(event, dict):
+                            on_progress(event)
+            finally:
+                settling.set()
         except GraphDrained:
             reason = control.drain_reason
             return _ended(graph, jobs, settings, job.job_id, "paused", reason=reason)
@@ -191,7 +199,7 @@ def _execute(
         except Exception as exc:
             message = f"{type(exc).__name__}: {exc}"
             return _ended(graph, jobs, settings, job.job_id, "failed", error=message)
-    return _settle(graph, jobs, settings, job.job_id)
+        return _settle(graph, jobs, settings, job.job_id)
 
 
 def is_completed(snapshot: StateSnapshot) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from cmo_agent.demo.github_server import GitHubStandIn
@@ -26,6 +28,27 @@ def _test_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     check MX bring a loopback one), and the stand-ins need no pacing (tests of pacing set it)."""
     monkeypatch.setenv("CMO_MX_CHECK", "false")
     monkeypatch.setenv("CMO_GITHUB_MAX_PER_MIN", "60000")
+
+
+ADMIN_URL = os.environ.get("CMO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh database for one test, dropped afterwards."""
+    name = f"cmo_test_{secrets.token_hex(4)}"
+    try:
+        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {ADMIN_URL}: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

@@ -3,36 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from cmo_agent.graph import STAGES
 from tests.conftest import run_cli
-
-ADMIN_URL = os.environ.get("CMO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh database for one test, dropped afterwards."""
-    name = f"cmo_test_{secrets.token_hex(4)}"
-    try:
-        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL not reachable at {ADMIN_URL}: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_demo_campaign_on_postgres(tmp_path: Path, base_env: dict[str, str], postgres_url: str) -> None:

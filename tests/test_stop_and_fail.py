@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
+from cmo_agent.core.config import Settings
 from cmo_agent.demo.github_server import Fault, GitHubStandIn
-from tests.conftest import run_cli, start_run_until
+from cmo_agent.runner import open_campaigns
+from tests.conftest import run_cli, start_cli, start_run_until
 
 GOAL = "Find active ML engineers"
 
@@ -58,3 +61,75 @@ def test_outside_failure_exits_1_and_resume_finishes(
         resumed = run_cli(["resume", "flaky", "--json"], env, tmp_path)
         assert resumed.returncode == 0, resumed.stderr
         assert json.loads(resumed.stdout)["funnel"]["repos"] == 2
+
+
+def _comparable(state: dict[str, Any]) -> dict[str, Any]:
+    return {login: (lead.get("address"), lead.get("score")) for login, lead in state["leads"].items()}
+
+
+def _export(job_id: str, env: dict[str, str], cwd: Path) -> dict[str, Any]:
+    result = run_cli(["export", job_id, "--out", "-"], env, cwd)
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+def test_a_double_ctrl_c_is_paused_never_done_and_resume_finishes(
+    tmp_path: Path, base_env: dict[str, str], demo_snapshot: dict[str, Any]
+) -> None:
+    with GitHubStandIn(demo_snapshot, latency=0.02) as github:
+        env = base_env | {"GITHUB_API_URL": github.url, "CMO_BATCH_SIZE": "10", "CMO_GITHUB_WORKERS": "2"}
+        env |= {"CMO_GITHUB_CACHE_TTL": "0"}  # every job asks GitHub itself, so requests mark its progress
+        reference = run_cli(["run", GOAL, "--job-id", "ref"], env, tmp_path)
+        assert reference.returncode == 0, reference.stderr
+        for job in ("twice-a", "twice-b"):
+            github.requests.clear()
+            proc = start_run_until(["run", GOAL, "--job-id", job], env, tmp_path, github, r"^/users/", 40)
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.05)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+            assert proc.returncode == 3, err
+            assert "Traceback" not in err
+            status = json.loads(run_cli(["status", job, "--json"], env, tmp_path).stdout)
+            assert status["status"] == "paused" and status["completed_at"] is None
+            resumed = run_cli(["resume", job, "--json"], env, tmp_path)
+            assert resumed.returncode == 0, resumed.stderr
+            final = _export(job, env, tmp_path)
+            assert final["completed_at"]
+            assert _comparable(final) == _comparable(_export("ref", env, tmp_path))
+            assert set(final["to_send"]) == set(_export("ref", env, tmp_path)["to_send"])
+
+
+def test_a_job_that_died_before_its_first_checkpoint_starts_over_on_resume(
+    tmp_path: Path, base_env: dict[str, str], github: GitHubStandIn
+) -> None:
+    env = base_env | {"GITHUB_API_URL": github.url}
+    settings = Settings(CMO_DATA_DIR=env["CMO_DATA_DIR"])
+    with open_campaigns(settings) as (_, jobs):  # the record a run writes just before its graph starts
+        jobs.create("early", GOAL, {"max_repos": 2})
+    status = json.loads(run_cli(["status", "early", "--json"], env, tmp_path).stdout)
+    assert status["status"] == "interrupted"
+    resumed = run_cli(["resume", "early", "--json"], env, tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)
+    assert summary["status"] == "done" and summary["funnel"]["repos"] == 2 and summary["funnel"]["drafted"] > 0
+    assert _export("early", env, tmp_path)["completed_at"]
+
+
+def test_two_resumes_at_the_same_instant_one_runs_the_other_is_refused(
+    tmp_path: Path, base_env: dict[str, str], demo_snapshot: dict[str, Any]
+) -> None:
+    with GitHubStandIn(demo_snapshot, latency=0.05) as github:
+        env = base_env | {"GITHUB_API_URL": github.url, "CMO_BATCH_SIZE": "10", "CMO_GITHUB_WORKERS": "2"}
+        proc = start_run_until(["run", GOAL, "--job-id", "race"], env, tmp_path, github, r"^/users/", 10)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 3
+        racers = [start_cli(["resume", "race"], env, tmp_path) for _ in range(2)]
+        results = [(racer.wait(timeout=120), racer.communicate()[1]) for racer in racers]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 2], results
+    refused = next(err for code, err in results if code == 2)
+    assert "is running" in refused and len(refused.strip().splitlines()) == 1
+    history = json.loads(run_cli(["history", "race", "--json"], env, tmp_path).stdout)
+    steps = [row["step"] for row in history]
+    assert steps == sorted(steps, reverse=True) and len(steps) == len(set(steps)), "one linear history"

@@ -98,13 +98,14 @@ def jobs_running(url: str, job_ids: Iterable[str]) -> set[str]:
         return set()
     if is_postgres(url):
         with connect_postgres(url) as conn:
+            # A bigint key shows as classid (high 32 bits) and objid (low); the shift wraps back to the signed key.
             rows = conn.execute(
                 "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks"
                 " WHERE locktype = 'advisory' AND objsubid = 1 AND granted AND database ="
                 " (SELECT oid FROM pg_database WHERE datname = current_database())"
             ).fetchall()
         held = {int(row[0]) for row in rows}
-        return {job_id for job_id in job_ids if advisory_key(job_id) & 0xFFFF_FFFF_FFFF_FFFF in held}
+        return {job_id for job_id in job_ids if advisory_key(job_id) in held}
     return {job_id for job_id in job_ids if _flock_held(lock_file(url, job_id))}
 
 
