@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 import traceback
 from pathlib import Path
@@ -485,9 +484,6 @@ class ProgressDisplay:
 
 
 def _finish(outcome: RunOutcome, settings: Settings, as_json: bool) -> NoReturn:
-    if _as_program:  # the outcome is recorded: a late Ctrl-C must not cut the summary short or change the exit code
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_IGN)
     from cmo_agent.stages.report import funnel
 
     values = outcome.state
@@ -594,14 +590,11 @@ def _short_time(iso: str, seconds: bool = False) -> str:
     return iso[: 19 if seconds else 16].replace("T", " ")
 
 
-_as_program = False
-"""True when this process is the `cmo-agent` program (not a test or script calling the app in-process)."""
-
-
 def main() -> None:
     """Console-script entry point."""
-    global _as_program
-    _as_program = True
+    from cmo_agent.stop_signals import shield_signals_after_runs
+
+    shield_signals_after_runs()
     app(prog_name="cmo-agent")
 
 

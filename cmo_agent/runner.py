@@ -8,14 +8,12 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from langgraph.errors import GraphDrained
@@ -35,6 +33,7 @@ from cmo_agent.core.params import validate_params
 from cmo_agent.core.state import RunState, new_run_state
 from cmo_agent.graph import build_graph
 from cmo_agent.preflight import check_goal, check_pitch, check_smtp_ready, validate_job_id
+from cmo_agent.stop_signals import drain_on_signals
 
 ProgressHandler = Callable[[dict[str, Any]], None]
 
@@ -110,30 +109,6 @@ def _job_lock(settings: Settings, jobs: JobStore, job_id: str) -> Iterator[None]
 
 
 @contextmanager
-def _drain_on_signals(control: RunControl) -> Iterator[threading.Event]:
-    """SIGINT and SIGTERM finish the current step, checkpoint it and stop; a second one aborts at once.
-
-    Once the caller sets the yielded event (the graph has stopped), signals are ignored until the
-    block ends, so how the run ended is always recorded.
-    """
-    settling = threading.Event()
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if settling.is_set():
-            return
-        if control.drain_requested:
-            raise KeyboardInterrupt
-        control.request_drain(signal.Signals(signum).name)
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield settling
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-@contextmanager
 def _watch_pause_requests(url: str, job_id: str, control: RunControl, every: float = 0.5) -> Iterator[None]:
     """Drain the run when another process asks (`cmo-agent pause`), checking every `every` seconds."""
     stop = threading.Event()
@@ -173,7 +148,7 @@ def _execute(
             settings = stack.enter_context(demo_settings(settings))
         jobs.clear_pause(job.job_id)
         jobs.set_status(job.job_id, "running")
-        settling = stack.enter_context(_drain_on_signals(control))
+        settling = stack.enter_context(drain_on_signals(control))
         try:
             try:
                 with _watch_pause_requests(settings.resolved_checkpoint_url(), job.job_id, control):

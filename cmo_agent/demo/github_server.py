@@ -75,6 +75,7 @@ class GitHubStandIn:
         self.latency = latency
         self._repos = {repo["full_name"].lower(): repo for repo in snapshot["repos"]}
         self._users = {login.lower(): user for login, user in snapshot["users"].items()}
+        self._user_ids = {str(user["id"]): user for user in snapshot["users"].values()}
         self._lock = threading.Lock()
         self.requests: list[ReceivedRequest] = []
         self.faults: list[Fault] = []
@@ -233,6 +234,7 @@ class GitHubStandIn:
             (r"^/repos/([^/]+/[^/]+)/commits$", self._commits),
             (r"^/repos/([^/]+/[^/]+)$", self._repo),
             (r"^/users/([^/]+)$", self._user),
+            (r"^/user/(\d+)$", self._user_by_id),
             (r"^/rate_limit$", self._rate_limit),
         ]
         for pattern, route in routes:
@@ -314,6 +316,11 @@ class GitHubStandIn:
                 )
             },
         )
+
+    def _user_by_id(self, path: str, query: dict[str, str], user_id: str) -> tuple[int, dict[str, str], Any]:
+        """GET /user/{account_id}: the same profile by numeric id (PyGithub completes users by id)."""
+        user = self._user_ids.get(user_id)
+        return self._user(path, query, user["login"]) if user else (404, {}, {"message": "Not Found"})
 
     def _rate_limit(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, str], Any]:
         resources = {}
