@@ -112,6 +112,7 @@ def outcome(data: Path) -> dict[str, Any]:
     job, state = current_state(Settings(CMO_DATA_DIR=data), JOB)
     return {
         "status": job.shown_status,
+        "reason": job.error,
         "completed": bool(state.get("completed_at")),
         "leads": {
             login: (lead.get("status"), lead.get("address"), lead.get("hygiene", {}).get("ok"), lead.get("score"))
@@ -231,7 +232,7 @@ def test_stopped_at_any_instant_then_resumed_ends_as_if_never_stopped(
         received = Counter(rcpt.lower() for message in w.smtp.messages for rcpt in message.rcpt_tos)
 
     final = stopped
-    assert final["status"] == "done" and final["completed"]
+    assert final["status"] == "done" and final["completed"], final["reason"]
     assert final["leads"] == reference["leads"]
     assert final["drafts"] == reference["drafts"], "every eligible lead got the same draft"
     assert all(n == 1 for n in received.values()), f"someone got two messages: {received.most_common(2)}"

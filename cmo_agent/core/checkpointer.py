@@ -52,7 +52,7 @@ def open_checkpointer(url: str, create: bool = True) -> Iterator[BaseCheckpointS
         raise ConfigError(f"CMO_CHECKPOINT_URL must start with sqlite:/// or postgresql://, got {redact_url(url)!r}")
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    conn = connect_sqlite(url, create=create, check_writable=create)
+    conn = connect_sqlite(url, create=create, check_writable=create, autocommit=False)
     try:
         saver = SqliteSaver(conn)
         saver.setup()

@@ -71,11 +71,16 @@ def check_url(url: str) -> None:
     sqlite_path(url)
 
 
-def connect_sqlite(url: str, create: bool = True, check_writable: bool = False) -> sqlite3.Connection:
+def connect_sqlite(
+    url: str, create: bool = True, check_writable: bool = False, autocommit: bool = True
+) -> sqlite3.Connection:
     """A SQLite connection for several threads and processes: WAL mode and a busy timeout.
 
     With `create=False` a missing file is DatabaseMissing instead of a new empty database; with
     `check_writable`, a database that cannot be written fails now, before anything was written.
+    `autocommit=False` gives Python's implicit transactions, which LangGraph's SqliteSaver needs:
+    it saves a task's writes with one `executemany` and then commits, and in autocommit mode each
+    row would be its own transaction, so a kill -9 could leave a task's writes half saved.
     """
     path = sqlite_path(url)
     try:
@@ -97,6 +102,8 @@ def connect_sqlite(url: str, create: bool = True, check_writable: bool = False) 
         except sqlite3.Error:
             conn.close()
             raise
+        if not autocommit:
+            conn.isolation_level = "DEFERRED"  # implicit transactions, committed by the caller
     except DatabaseMissing:
         raise
     except (OSError, sqlite3.Error) as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 import zlib
@@ -85,8 +86,7 @@ class GitHubStandIn:
         self.limits: dict[str, tuple[int, float]] = {"core": (5000, 3600), "search": (30, 60), "graphql": (5000, 3600)}
         self._windows: dict[str, tuple[float, int]] = {}
         self.search_cap = SEARCH_CAP
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", port), _handler_for(self))
         self._thread: threading.Thread | None = None
 
     @property
@@ -95,7 +95,10 @@ class GitHubStandIn:
         return f"http://{host!s}:{port}"
 
     def start(self) -> GitHubStandIn:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="github-stand-in", daemon=True)
+        # A short poll keeps stop() (and so each test's teardown) quick.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="github-stand-in", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -430,6 +433,15 @@ def _compare(actual: Any, expr: str, cast: Callable[[str], Any]) -> bool:
             bound = cast(expr[len(op) :])
             return bool({">=": actual >= bound, "<=": actual <= bound, ">": actual > bound, "<": actual < bound}[op])
     return bool(actual == cast(expr))
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet about clients that hang up (a run killed or crashed mid-request); other errors as usual."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _handler_for(stand_in: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
