@@ -7,6 +7,7 @@ stderr and exit code 2; untrusted text is printed as text (Rich markup off), con
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import traceback
@@ -135,7 +136,7 @@ def _console(stderr: bool = False) -> Console:
     """A Rich console that prints text as text: no markup, no highlighting, no emoji codes."""
     from rich.console import Console
 
-    return Console(stderr=stderr, markup=False, highlight=False, emoji=False)
+    return Console(stderr=stderr, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
 
 def _text_arg(name: str, value: str) -> str:
@@ -259,7 +260,7 @@ def pause(job_id: JobArg) -> None:
     from cmo_agent.runner import request_pause
 
     job = request_pause(settings, job_id)
-    typer.echo(f"pause requested: job {job.job_id} (process {job.pid}) stops after the items in flight")
+    typer.echo(f"pause requested: job {job.job_id} ({job.runner}) stops after the items in flight")
 
 
 @app.command()
@@ -595,6 +596,9 @@ def main() -> None:
     from cmo_agent.stop_signals import shield_signals_after_runs
 
     shield_signals_after_runs()
+    # psycopg logs what it ignores while closing a connection the server dropped; the command
+    # reports that failure itself, in one line.
+    logging.getLogger("psycopg").addHandler(logging.NullHandler())
     app(prog_name="cmo-agent")
 
 

@@ -5,6 +5,7 @@ A campaign is a LangGraph thread in the checkpoint database plus a job record be
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
@@ -114,12 +115,15 @@ def _watch_pause_requests(url: str, job_id: str, control: RunControl, every: flo
     stop = threading.Event()
 
     def watch() -> None:
-        with open_job_store(url) as jobs:
-            while not stop.wait(every):
-                if jobs.pause_requested(job_id):
-                    jobs.clear_pause(job_id)
-                    control.request_drain("pause requested")
-                    return
+        while not stop.wait(every):
+            # A database that went away is the run's own failure to report; the watcher asks
+            # again on its next tick, on a new connection.
+            with contextlib.suppress(Exception), open_job_store(url) as jobs:
+                while not stop.wait(every):
+                    if jobs.pause_requested(job_id):
+                        jobs.clear_pause(job_id)
+                        control.request_drain("pause requested")
+                        return
 
     watcher = threading.Thread(target=watch, name=f"pause-watch-{job_id}", daemon=True)
     watcher.start()

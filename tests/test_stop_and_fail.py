@@ -87,7 +87,7 @@ def test_a_double_ctrl_c_is_paused_never_done_and_resume_finishes(
             proc.send_signal(signal.SIGINT)
             time.sleep(0.05)
             proc.send_signal(signal.SIGINT)
-            out, err = proc.communicate(timeout=60)
+            _, err = proc.communicate(timeout=60)
             assert proc.returncode == 3, err
             assert "Traceback" not in err
             status = json.loads(run_cli(["status", job, "--json"], env, tmp_path).stdout)

@@ -31,6 +31,7 @@ from cmo_agent.adapters.github_graphql import GRAPHQL_BATCH, fetch_profiles, gra
 from cmo_agent.adapters.github_limits import LimitPolicy, send_with_limits
 from cmo_agent.adapters.github_search import PER_PAGE, SearchLog, search_all
 from cmo_agent.core.config import Settings
+from cmo_agent.core.errors import MalformedAnswer
 
 __all__ = ["GitHubGateway", "GithubException", "ProfileMissing", "RequestMeter", "SearchLog", "metered"]
 
@@ -43,19 +44,22 @@ class ProfileMissing(LookupError):
 
 
 _ENDPOINT_PATTERNS = [
-    (re.compile(r"^/users/[^/]+$"), "/users/{login}"),
-    (re.compile(r"^/repos/[^/]+/[^/]+$"), "/repos/{owner}/{repo}"),
-    (re.compile(r"^/repos/[^/]+/[^/]+/([a-z_]+)$"), r"/repos/{owner}/{repo}/\1"),
+    (re.compile(r"/repos/[^/]+/[^/]+/([a-z_]+)$"), r"/repos/{owner}/{repo}/\1"),
+    (re.compile(r"/repos/[^/]+/[^/]+$"), "/repos/{owner}/{repo}"),
+    (re.compile(r"/users/[^/]+$"), "/users/{login}"),
+    (re.compile(r"/user/\d+$"), "/user/{id}"),
+    (re.compile(r"/(search/[a-z]+|graphql|rate_limit)$"), r"/\1"),
 ]
 
 
 def endpoint_of(url: str) -> str:
-    """The endpoint template of a request path, for per-endpoint counters."""
-    path = urlsplit(url).path
+    """The endpoint template of a request path, for per-endpoint counters (a GitHub Enterprise
+    base path such as /api/v3 is left out, and no login or id ever becomes a counter of its own)."""
+    path = urlsplit(url).path.rstrip("/")
     for pattern, template in _ENDPOINT_PATTERNS:
-        if pattern.match(path):
-            return pattern.sub(template, path)
-    return path
+        if match := pattern.search(path):
+            return match.expand(template)
+    return re.sub(r"/\d+(?=/|$)", "/{id}", path)
 
 
 class RequestMeter:
@@ -295,6 +299,8 @@ class GitHubGateway:
             people: list[dict[str, Any]] = []
             try:
                 for user in repo.get_contributors():
+                    if not isinstance(user.contributions, int):  # checked before the list is cached for a day
+                        raise MalformedAnswer(f"{full_name}: a contributor without a contribution count")
                     people.append({"login": user.login, "type": user.type, "contributions": user.contributions})
             except GithubException as exc:
                 # GitHub ends some long lists with 422 "pagination is limited": that is the end.

@@ -80,7 +80,12 @@ def fetch_profiles(
         transient=(httpx.TransportError,),
     )
     answer.raise_for_status()
-    body = answer.json()
+    try:
+        body = answer.json()
+    except ValueError:
+        raise GraphQLError(f"GraphQL answered with something that is not JSON: {answer.text[:80]!r}") from None
+    if not isinstance(body, dict):
+        raise GraphQLError("GraphQL answered with JSON that is not an object")
     data = body.get("data")
     if not isinstance(data, dict):
         raise GraphQLError(f"GraphQL answered without data: {body.get('errors')}")
@@ -95,5 +100,8 @@ def fetch_profiles(
         node = data.get(f"u{i}")
         if node is None and f"u{i}" not in missing:
             raise GraphQLError(f"GraphQL gave nothing for {login!r} without saying why")
-        profiles[login] = profile_from_graphql(node) if node else None
+        try:
+            profiles[login] = profile_from_graphql(node) if node else None
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise GraphQLError(f"GraphQL gave a malformed user for {login!r}: {type(exc).__name__}: {exc}") from None
     return profiles, int((data.get("rateLimit") or {}).get("cost", 1))

@@ -143,6 +143,10 @@ class LLMClient:
             raise LLMMalformed(f"the answer does not fit {schema.__name__}: {where}: {first['type']}") from None
         except openai.OpenAIError as exc:
             raise LLMError(f"the LLM call failed: {type(exc).__name__}") from None
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            # A 200 whose body is no chat completion (an HTML page from a proxy, cut-off JSON): the
+            # SDK fails while reading it. The endpoint's answer is unusable, not our run.
+            raise LLMMalformed(f"the endpoint's answer is not a chat completion ({type(exc).__name__})") from None
 
     def _parsed(self, system: str, user: str, schema: type[BaseModelT]) -> BaseModelT:
         completion = self._sdk.chat.completions.parse(

@@ -4,6 +4,8 @@ during DATA (it may have left: the ledger calls that `unknown`)."""
 
 from __future__ import annotations
 
+import contextlib
+import re
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -122,14 +124,31 @@ class SmtpTransport:
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self._smtp = None
             raise SmtpUnavailable(f"connection lost before DATA: {type(exc).__name__}: {exc}") from None
-        answer: bytes | str
         try:
-            code, answer = smtp.data(message.as_bytes(policy=SMTP_POLICY))
-        except smtplib.SMTPDataError as exc:  # the server would not take DATA at all: nothing was sent
-            code, answer = exc.smtp_code, exc.smtp_error
+            code, answer = smtp.docmd("DATA")
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:  # no 354 yet: no byte of the message left
+            self._smtp = None
+            raise SmtpUnavailable(f"connection lost before the message was sent: {type(exc).__name__}: {exc}") from None
+        if code != 354:  # the server would not take DATA at all: nothing was sent
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                smtp.rset()
+            kind = SmtpTemporary if 400 <= code < 500 else SmtpRejected
+            raise kind(f"DATA refused: {code} {_text(answer)}", code)
+        try:
+            smtp.send(_data_payload(message.as_bytes(policy=SMTP_POLICY)))
+            code, answer = smtp.getreply()
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self._smtp = None
             raise SmtpUncertain(f"connection lost during DATA: {type(exc).__name__}: {exc}") from None
         if code != 250:
             kind = SmtpTemporary if 400 <= code < 500 else SmtpRejected
             raise kind(f"message refused: {code} {_text(answer)}", code)
+
+
+def _data_payload(data: bytes) -> bytes:
+    """The message as sent after DATA: lines starting with a dot doubled, CRLF-terminated, then the
+    lone dot (RFC 5321 4.5.2)."""
+    payload = re.sub(rb"(?m)^\.", b"..", data)
+    if not payload.endswith(b"\r\n"):
+        payload += b"\r\n"
+    return payload + b".\r\n"

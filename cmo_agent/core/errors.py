@@ -20,6 +20,13 @@ class JobNotFound(ConfigError):
     """No job with that id in the database."""
 
 
+class MalformedAnswer(CmoError):
+    """An outside service answered with data the product cannot use (a field missing or of the wrong type).
+
+    It fails the step (the job is resumable) rather than being stored or guessed around.
+    """
+
+
 class DatabaseUnavailable(ConfigError):
     """The checkpoint database cannot be opened or reached (unreadable, corrupt, refused)."""
 

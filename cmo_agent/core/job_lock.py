@@ -7,6 +7,7 @@ included), so a crashed job never stays "locked"; a process id is never trusted 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import hashlib
@@ -77,7 +78,9 @@ def _hold_advisory(url: str, job_id: str, wait: float) -> Iterator[None]:
         try:
             yield
         finally:
-            if not conn.closed:
+            # Closing the connection releases the lock too: an unlock that fails (the server dropped
+            # the connection mid-run) must not hide how the run ended.
+            with contextlib.suppress(Exception):
                 conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
 from langgraph.runtime import Runtime
@@ -32,7 +32,8 @@ def report_progress(runtime: Runtime[CampaignContext] | None, stage: str, done: 
 
 
 def run_parallel(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
-    """`fn` over `items` on at most `workers` threads, results in input order.
+    """`fn` over `items` on at most `workers` threads, results in input order; the first exception
+    is raised only once every call has ended.
 
     Each call runs in a copy of the caller's context, so request meters follow the work.
     """
@@ -40,6 +41,9 @@ def run_parallel(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list
     if workers <= 1 or len(items) <= 1:
         return [fn(item) for item in items]
     futures = [_pool(workers).submit(contextvars.copy_context().run, fn, item) for item in items]
+    # Every call ends before anything is raised: the caller may close what the calls still use
+    # (a cache's database connection) as soon as this returns or raises.
+    wait(futures)
     return [future.result() for future in futures]
 
 

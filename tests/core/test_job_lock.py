@@ -33,9 +33,8 @@ def test_a_held_lock_refuses_a_second_runner_and_is_seen_by_others(url: str) -> 
     assert jobs_running(url, ["a", "b"]) == set()
     with hold_job_lock(url, "a"):
         assert jobs_running(url, ["a", "b"]) == {"a"}
-        with pytest.raises(JobBusy):
-            with hold_job_lock(url, "a", wait=0.2):
-                pass
+        with pytest.raises(JobBusy), hold_job_lock(url, "a", wait=0.2):
+            pass
         with hold_job_lock(url, "b"):  # other jobs are not affected
             assert jobs_running(url, ["a", "b"]) == {"a", "b"}
     assert jobs_running(url, ["a", "b"]) == set()
@@ -50,9 +49,8 @@ def test_the_lock_dies_with_a_killed_holder(url: str) -> None:
     try:
         assert ready.wait(30)
         assert jobs_running(url, ["job"]) == {"job"}
-        with pytest.raises(JobBusy):
-            with hold_job_lock(url, "job", wait=0.2):
-                pass
+        with pytest.raises(JobBusy), hold_job_lock(url, "job", wait=0.2):
+            pass
     finally:
         assert holder.pid is not None
         os.kill(holder.pid, signal.SIGKILL)

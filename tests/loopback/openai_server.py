@@ -49,13 +49,18 @@ class ReceivedRequest:
 @dataclass
 class Fault:
     """Answer `status` (with `headers` and an OpenAI-shaped error body) to the next `times` requests
-    whose path matches; e.g. Fault(429, headers={"retry-after": "0"}) or Fault(500, times=2)."""
+    whose path matches; e.g. Fault(429, headers={"retry-after": "0"}) or Fault(500, times=2).
+
+    `raw` is sent as the body instead of JSON, e.g. Fault(200, raw=b"<html>...") for a proxy that
+    garbles answers (`headers` may set its Content-Type; application/json otherwise).
+    """
 
     status: int
     times: int = 1
     headers: dict[str, str] | None = None
     body: dict[str, Any] | None = None
     path_pattern: str = "^" + re.escape(CHAT_PATH) + "$"
+    raw: bytes | None = None
 
     def applies(self, path: str) -> bool:
         return self.times > 0 and bool(re.search(self.path_pattern, path))
@@ -143,7 +148,7 @@ class OpenAIStandIn:
 
     def handle(
         self, method: str, raw_path: str, authorization: str | None, payload: bytes
-    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+    ) -> tuple[int, dict[str, str], dict[str, Any] | bytes]:
         path = urlsplit(raw_path).path.rstrip("/") or "/"
         body = _json_object(payload)
         authorized = self._authorized(authorization)
@@ -171,14 +176,14 @@ class OpenAIStandIn:
             return False
         return self.api_key is None or token.strip() == self.api_key
 
-    def _faulted(self, path: str) -> tuple[int, dict[str, str], dict[str, Any]]:
+    def _faulted(self, path: str) -> tuple[int, dict[str, str], dict[str, Any] | bytes]:
         """The next matching fault's answer, or status 0 when none applies."""
         with self._lock:
             for fault in self.faults:
                 if fault.applies(path):
                     fault.times -= 1
                     body = fault.body or _error(f"Injected fault {fault.status}.", "server_error")
-                    return fault.status, dict(fault.headers or {}), body
+                    return fault.status, dict(fault.headers or {}), body if fault.raw is None else fault.raw
         return 0, {}, {}
 
     def _complete(self, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, int] | None]:
@@ -257,12 +262,11 @@ def _handler_for(stand_in: OpenAIStandIn) -> type[BaseHTTPRequestHandler]:
             if stand_in.latency:
                 time.sleep(stand_in.latency)
             status, headers, body = stand_in.handle(method, self.path, self.headers.get("Authorization"), received)
-            payload = json.dumps(body).encode()
+            payload = body if isinstance(body, bytes) else json.dumps(body).encode()
             try:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
-                for name, value in headers.items():
+                for name, value in {"Content-Type": "application/json", **headers}.items():
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(payload)

@@ -1,5 +1,6 @@
 """A real SMTP server on 127.0.0.1 (aiosmtpd) for the delivery tests: plain, STARTTLS or implicit TLS, optional
-AUTH, scripted RCPT replies, latency, and a listener that can be switched off and on; it logs what it accepts."""
+AUTH, scripted RCPT replies, latency, hang-ups at any step of a transaction, and a listener that can be switched
+off and on; it logs what it accepts."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 Security = Literal["none", "starttls", "ssl"]
+HangUpStep = Literal["connect", "ehlo", "mail", "rcpt", "data", "message", "after_message"]
+"""Where the server can drop a connection: instead of its greeting; on receiving EHLO, MAIL, RCPT or DATA (before
+any answer); after the message's final dot (accepted and logged, but the 250 is never sent); right after that 250."""
 
 _READY_TIMEOUT = 5.0
 
@@ -71,6 +75,8 @@ class SmtpStandIn:
         self._messages: list[Received] = []
         self._attempts: list[tuple[str, int]] = []
         self._connections = 0
+        self._hang_up_plan: dict[HangUpStep, list[int]] = {}
+        self._hung_up: list[HangUpStep] = []
         self._tempdir: str | None = None
         self._controller: _Controller | None = None
         self._port: int | None = None
@@ -136,7 +142,19 @@ class SmtpStandIn:
         controller = self._running_controller()
         controller.call(controller.open_listener())
 
+    def hang_up_at(self, step: HangUpStep, times: int = 1, skip: int = 0) -> None:
+        """Drop the connection without a word at `step` the next `times` times a session reaches it, after
+        letting `skip` go by (as a relay that crashes or a NAT that forgets the connection does)."""
+        with self._lock:
+            self._hang_up_plan[step] = [skip, times]
+
     # --- what tests read ---------------------------------------------------------------------
+
+    @property
+    def hung_up(self) -> list[HangUpStep]:
+        """The steps at which the server dropped a connection, in order."""
+        with self._lock:
+            return list(self._hung_up)
 
     @property
     def messages(self) -> list[Received]:
@@ -182,6 +200,19 @@ class SmtpStandIn:
     def connected(self) -> None:
         with self._lock:
             self._connections += 1
+
+    def hangs_up(self, step: HangUpStep) -> bool:
+        """Whether the session must drop its connection at `step` now (each True is logged in `hung_up`)."""
+        with self._lock:
+            plan = self._hang_up_plan.get(step)
+            if not plan or plan[1] <= 0:
+                return False
+            if plan[0] > 0:
+                plan[0] -= 1
+                return False
+            plan[1] -= 1
+            self._hung_up.append(step)
+            return True
 
     def _authenticate(
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
@@ -246,7 +277,53 @@ class _Handler:
             # A client that hangs up meanwhile cancels this: the message then counts as never accepted.
             await asyncio.sleep(self.stand_in.latency)
         self.stand_in.record(envelope)
+        if self.stand_in.hangs_up("message"):
+            await _hang_up(server)
         return "250 Message accepted for delivery"
+
+
+async def _hang_up(server: SMTP) -> None:
+    """Close the connection with nothing said; the session ends when asyncio reports it lost."""
+    if server.transport is not None:
+        server.transport.close()
+    await asyncio.Event().wait()  # cancelled by connection_lost()
+
+
+class _Session(SMTP):
+    """aiosmtpd's SMTP session, dropping its connection where the stand-in's plan says."""
+
+    def __init__(self, stand_in: SmtpStandIn, handler: _Handler, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._stand_in = stand_in
+
+    async def _handle_client(self) -> None:
+        if self._stand_in.hangs_up("connect"):
+            if self.transport is not None:
+                self.transport.close()
+            return
+        await super()._handle_client()
+
+    async def smtp_EHLO(self, hostname: str) -> None:  # noqa: N802 (aiosmtpd finds commands by these names)
+        if self._stand_in.hangs_up("ehlo"):
+            await _hang_up(self)
+        await super().smtp_EHLO(hostname)
+
+    async def smtp_MAIL(self, arg: str | None) -> None:  # noqa: N802
+        if self._stand_in.hangs_up("mail"):
+            await _hang_up(self)
+        await super().smtp_MAIL(arg)
+
+    async def smtp_RCPT(self, arg: str | None) -> None:  # noqa: N802
+        if self._stand_in.hangs_up("rcpt"):
+            await _hang_up(self)
+        await super().smtp_RCPT(arg)
+
+    async def smtp_DATA(self, arg: str) -> None:  # noqa: N802
+        if self._stand_in.hangs_up("data"):
+            await _hang_up(self)
+        await super().smtp_DATA(arg)
+        if self._stand_in.hangs_up("after_message") and self.transport is not None:
+            self.transport.close()
 
 
 class _Controller(Controller):
@@ -259,7 +336,7 @@ class _Controller(Controller):
 
     def factory(self) -> SMTP:
         self._stand_in.connected()  # aiosmtpd has no connect hook; one SMTP instance is made per connection
-        return SMTP(self.handler, **self.SMTP_kwargs)  # as Controller.factory() does
+        return _Session(self._stand_in, self.handler, **self.SMTP_kwargs)  # as Controller.factory() does
 
     def _create_server(self) -> Awaitable[asyncio.AbstractServer]:
         return self.open_listener()
