@@ -20,5 +20,7 @@ class CampaignContext:
     settings: Settings = field(default_factory=Settings)
     control: RunControl | None = None
     """The run's drain switch: a node that must stop the campaign (SMTP down, daily cap) asks it to drain."""
+    failure: str | None = None
+    """Set by a stage that failed and drained the run: the run ends `failed`, not `paused`."""
     started_at: float = field(default_factory=time.time)
     """When this run (or resume) started: rates that trigger a pause are measured from here."""

@@ -1,13 +1,24 @@
-"""The campaign graph: one node per stage, batch stages looping on themselves until their work is done."""
+"""The campaign graph: one node per stage, batch stages looping on themselves until their work is done.
+
+Every node runs guarded: when a stage fails in a run that can be drained (the CLI's), the failure
+is written into the RunState (`errors`, with its traceback, and the counters of what the step had
+used) and the run stops there, so `resume` runs the failed stage again. Without a run control
+(LangGraph Studio) the exception propagates as usual.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, Protocol
 
+from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 
 from cmo_agent.context import CampaignContext
+from cmo_agent.core.errors import error_record
 from cmo_agent.core.state import RunState
+from cmo_agent.core.usage import collecting
 from cmo_agent.stages.approve import approve
 from cmo_agent.stages.candidates import extract_candidates, pending_repos
 from cmo_agent.stages.deliver import deliver
@@ -19,24 +30,62 @@ from cmo_agent.stages.personalize import pending_drafts, personalize
 from cmo_agent.stages.report import report
 from cmo_agent.stages.score import score
 
-STAGES = (
-    "discover",
-    "extract_candidates",
-    "enrich",
-    "hygiene",
-    "score",
-    "personalize",
-    "approve",
-    "deliver",
-    "report",
+Pending = Callable[[RunState], list[str]]
+
+
+class Node(Protocol):
+    """A stage: the state and the run's runtime in, a partial update out."""
+
+    def __call__(self, state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]: ...
+
+
+# (stage, node, what it still has to do when it loops on itself, or None) in pipeline order.
+PIPELINE: tuple[tuple[str, Node, Pending | None], ...] = (
+    ("discover", discover, None),
+    ("extract_candidates", extract_candidates, pending_repos),
+    ("enrich", enrich, pending_candidates),
+    ("hygiene", hygiene, None),
+    ("score", score, None),
+    ("personalize", personalize, pending_drafts),
+    ("approve", approve, None),
+    ("deliver", deliver, pending_deliveries),
+    ("report", report, None),
 )
+STAGES = tuple(stage for stage, _, _ in PIPELINE)
 
 
-def _loop_until_done(stage: str, pending: Callable[[RunState], list[str]], then: str) -> Callable[[RunState], str]:
-    """Route back to `stage` while it has pending items, so each batch ends in its own checkpoint."""
+def guarded(stage: str, node: Node) -> Node:
+    """`node`, with its failure recorded in the RunState and the run drained (see the module docstring)."""
+
+    def run(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:
+        context = runtime.context if isinstance(runtime.context, CampaignContext) else None
+        with collecting() as used:
+            try:
+                update = node(state, runtime)
+            except GraphBubbleUp:  # interrupts and other control flow of LangGraph's own
+                raise
+            except Exception as exc:
+                if context is None or context.control is None:
+                    raise
+                message = f"{type(exc).__name__}: {exc}"
+                context.failure = message
+                context.control.request_drain(f"{stage} failed: {message}")
+                record = error_record(stage, "(stage)", exc, stage_failed=True)
+                return {"errors": [record], "counters": used(), "halted_at": stage}
+        return update | {"halted_at": None} if state.get("halted_at") == stage else update
+
+    run.__name__ = stage
+    return run
+
+
+def _route(stage: str, pending: Pending | None, then: str) -> Callable[[RunState], str]:
+    """After `stage`: itself again when it failed (the run stops first) or still has pending items
+    (so each batch ends in its own checkpoint), else the next stage."""
 
     def route(state: RunState) -> str:
-        return stage if pending(state) else then
+        if state.get("halted_at") == stage or (pending is not None and pending(state)):
+            return stage
+        return then
 
     route.__name__ = f"after_{stage}"
     return route
@@ -45,34 +94,10 @@ def _loop_until_done(stage: str, pending: Callable[[RunState], list[str]], then:
 def build_graph() -> StateGraph[RunState, CampaignContext, RunState, RunState]:
     """The uncompiled campaign graph; compile it with or without a checkpointer."""
     builder = StateGraph(RunState, context_schema=CampaignContext)
-    builder.add_node("discover", discover)
-    builder.add_node("extract_candidates", extract_candidates)
-    builder.add_node("enrich", enrich)
-    builder.add_node("hygiene", hygiene)
-    builder.add_node("score", score)
-    builder.add_node("personalize", personalize)
-    builder.add_node("approve", approve)
-    builder.add_node("deliver", deliver)
-    builder.add_node("report", report)
-
-    builder.add_edge(START, "discover")
-    builder.add_edge("discover", "extract_candidates")
-    builder.add_conditional_edges(
-        "extract_candidates",
-        _loop_until_done("extract_candidates", pending_repos, "enrich"),
-        ["extract_candidates", "enrich"],
-    )
-    builder.add_conditional_edges(
-        "enrich", _loop_until_done("enrich", pending_candidates, "hygiene"), ["enrich", "hygiene"]
-    )
-    builder.add_edge("hygiene", "score")
-    builder.add_edge("score", "personalize")
-    builder.add_conditional_edges(
-        "personalize", _loop_until_done("personalize", pending_drafts, "approve"), ["personalize", "approve"]
-    )
-    builder.add_edge("approve", "deliver")
-    builder.add_conditional_edges(
-        "deliver", _loop_until_done("deliver", pending_deliveries, "report"), ["deliver", "report"]
-    )
-    builder.add_edge("report", END)
+    for stage, node, _ in PIPELINE:
+        builder.add_node(stage, guarded(stage, node))
+    builder.add_edge(START, PIPELINE[0][0])
+    for index, (stage, _, pending) in enumerate(PIPELINE):
+        then = PIPELINE[index + 1][0] if index + 1 < len(PIPELINE) else END
+        builder.add_conditional_edges(stage, _route(stage, pending, then), [stage, then])
     return builder

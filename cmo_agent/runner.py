@@ -153,13 +153,14 @@ def _execute(
         jobs.clear_pause(job.job_id)
         jobs.set_status(job.job_id, "running")
         settling = stack.enter_context(drain_on_signals(control))
+        context = CampaignContext(settings=settings, control=control)
         try:
             try:
                 with _watch_pause_requests(settings.resolved_checkpoint_url(), job.job_id, control):
                     for mode, event in graph.stream(
                         graph_input,
                         config,
-                        context=CampaignContext(settings=settings, control=control),
+                        context=context,
                         stream_mode=["custom", "updates"],
                         durability="sync",
                         control=control,
@@ -169,6 +170,8 @@ def _execute(
             finally:
                 settling.set()
         except GraphDrained:
+            if context.failure is not None:  # a stage failed: recorded in the state, the run stopped there
+                return _ended(graph, jobs, settings, job.job_id, "failed", error=context.failure)
             reason = control.drain_reason
             return _ended(graph, jobs, settings, job.job_id, "paused", reason=reason)
         except KeyboardInterrupt:

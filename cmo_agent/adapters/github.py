@@ -32,6 +32,7 @@ from cmo_agent.adapters.github_limits import LimitPolicy, send_with_limits
 from cmo_agent.adapters.github_search import PER_PAGE, SearchLog, search_all
 from cmo_agent.core.config import Settings
 from cmo_agent.core.errors import MalformedAnswer
+from cmo_agent.core.usage import track
 
 __all__ = ["GitHubGateway", "GithubException", "ProfileMissing", "RequestMeter", "SearchLog", "metered"]
 
@@ -76,6 +77,7 @@ class RequestMeter:
         self.wait_seconds = 0.0
         self.graphql_points = 0
         self.cache_hits = 0
+        track(self)
 
     def record(self, url: str) -> None:
         with self._lock:

@@ -14,6 +14,7 @@ import pydantic
 
 from cmo_agent.core.config import Settings
 from cmo_agent.core.errors import CmoError
+from cmo_agent.core.usage import track
 
 if TYPE_CHECKING:
     import httpx2
@@ -71,6 +72,7 @@ class LLMClient:
         self._calls = 0
         self._prompt_tokens = 0
         self._completion_tokens = 0
+        track(self)
         import openai
 
         http_client = openai.DefaultHttpx2Client(

@@ -87,6 +87,8 @@ class RunState(TypedDict, total=False):
     errors: Annotated[list[Record], DeltaChannel(append_errors_batch)]
     completed_at: str
     """When the final stage (report) finished: the only thing that makes a job done."""
+    halted_at: str | None
+    """The stage whose failure stopped the run (its error is in `errors`); it runs again on resume."""
 
 
 SEED_KEYS = ("job_id", "goal", "repos", "candidates", "leads", "to_send", "reports", "counters", "errors")

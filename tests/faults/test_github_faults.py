@@ -288,10 +288,6 @@ def _failed_search(tmp_path: Path, github: GitHubStandIn) -> tuple[Fault, Settin
     return outage, settings
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runner._execute records a step's exception in the job record only, never in RunState.errors",
-)
 def test_a_failure_that_stops_the_run_is_recorded_in_run_state_errors(tmp_path: Path, github: GitHubStandIn) -> None:
     _, settings = _failed_search(tmp_path, github)
     _, state = current_state(settings, "outage")
@@ -299,10 +295,6 @@ def test_a_failure_that_stops_the_run_is_recorded_in_run_state_errors(tmp_path: 
     assert recorded and "503" in recorded[0]["error"] and recorded[0]["traceback"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a step that raises never returns its request meter, so the requests it sent are not counted",
-)
 def test_requests_sent_by_a_failed_step_are_counted(tmp_path: Path, github: GitHubStandIn) -> None:
     outage, settings = _failed_search(tmp_path, github)
     outage.times = 0
