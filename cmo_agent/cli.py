@@ -577,8 +577,8 @@ def _print_approval(console: Console, job_id: str, gate: dict[str, Any]) -> None
     console.print(f"waiting for approval: {drafted} emails drafted, nothing sent yet", soft_wrap=True)
     for sample in gate.get("samples", []):
         first_lines = " / ".join(line for line in str(sample.get("body", "")).splitlines() if line.strip())[:160]
-        who = f"{sample.get('login')} <{sample.get('to')}>"
-        line = f"  {one_line(who)}: {one_line(str(sample.get('subject', '')))}\n    {one_line(first_lines)}"
+        who = f"{one_line(str(sample.get('login')))} <{one_line(str(sample.get('to')))}>"
+        line = f"  {who}: {one_line(str(sample.get('subject', '')))}\n    {one_line(first_lines)}"
         console.print(line, soft_wrap=True)
     console.print(
         f"send them: cmo-agent approve {job_id} [--reject LOGIN ...]   (drafts: cmo-agent export {job_id})",

@@ -35,18 +35,22 @@ class Suppression:
 
 
 def normalize_entry(text: str) -> str:
-    """A list entry: a lowercased address, or `@domain`; raises ValueError when it is neither."""
+    """A list entry: a lowercased address, or `@domain`, in ASCII form (an international domain as
+    punycode, as hygiene keeps addresses); raises ValueError when it is neither."""
     value = text.strip()
     if value.startswith("@"):
         try:
-            domain = validate_email(f"x{value}", check_deliverability=False).domain
+            validated = validate_email(f"x{value}", check_deliverability=False)
         except EmailNotValidError as exc:
             raise ValueError(f"not a domain: {text!r}") from exc
-        return f"@{domain.lower()}"
+        return f"@{(validated.ascii_domain or validated.domain).lower()}"
     try:
-        return validate_email(value, check_deliverability=False).normalized.lower()
+        validated = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
         raise ValueError(f"not an email address: {text!r} ({exc})") from exc
+    if validated.ascii_email:
+        return validated.ascii_email.lower()
+    return validated.normalized.lower()
 
 
 _HEADER_CELL = re.compile(r"(?i)^\s*(e-?mail|mail|address|e-?mail address|entry|domain)s?\s*$")

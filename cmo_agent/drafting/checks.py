@@ -6,16 +6,21 @@ length, no email address but the sender's, and no link but the pages it was give
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Sequence
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from cmo_agent.core.errors import quoted
 
 SUBJECT_CHARS = (3, 120)
 BODY_CHARS = (80, 3000)
 
-_EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}", re.IGNORECASE)
+# Any RFC 5322 addr-spec a mail client would offer as an address: atext or quoted local parts,
+# domain names or address literals.
+_EMAIL = re.compile(
+    r"""(?:[\w.!#$%&'*+/=?^`{|}~-]+|"[^"\r\n]+")@(?:[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}|\[[^\]\s]+\])""", re.IGNORECASE
+)
 _OBFUSCATED_EMAIL = re.compile(
     r"\b[\w.%+-]+\s*(?:\[at\]|\(at\)|\{at\}|\s+at\s+)\s*[\w-]+\s*(?:\[dot\]|\(dot\)|\{dot\}|\s+dot\s+)\s*[a-z]{2,}\b",
     re.IGNORECASE,
@@ -32,14 +37,17 @@ _HEADER_LINE = re.compile(
     r"^\s*(?:to|cc|bcc|from|reply-to|subject|sender|return-path|content-type)\s*:", re.IGNORECASE | re.MULTILINE
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_LINE_BREAK = re.compile("[\r\n\x85\u2028\u2029]")
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _MARKUP = re.compile(r"\{\{|\}\}|\{%|%\}|\[(?:first[ _]?name|name|your name|company|recipient)\]", re.IGNORECASE)
 
 
 def subject_problem(subject: str) -> str | None:
     """Why the subject cannot be used, or None."""
-    if re.search(r"[\r\n]", subject) or _CONTROL.search(subject):
+    if _LINE_BREAK.search(subject) or _CONTROL.search(subject):
         return "subject has a line break or control character"
+    if "=?" in subject:
+        return "subject has an RFC 2047 encoded word (=?...?=)"
     if _INVISIBLE.search(subject):
         return "subject has invisible formatting characters"
     length = len(subject.strip())
@@ -55,24 +63,34 @@ def subject_problem(subject: str) -> str | None:
 
 
 def _link_allowed(found: str, allowed: Sequence[str]) -> bool:
-    url = found.rstrip(".,;:!?)]}'\"")
-    if "://" not in url:
-        url = "https://" + url
-    try:
-        parts = urlsplit(url)
-        target = f"{parts.hostname or ''}{parts.path.rstrip('/')}".lower()
-    except ValueError:  # brackets that are no IPv6 literal, a bad port: a malformed link is never allowed
+    """Whether a link found in text goes to one of the `allowed` pages, read as a browser reads it:
+    a backslash is a slash, `https:host` has slashes, `..` climbs, and a user part hides the host."""
+    target = _page_of(found.rstrip(".,;:!?)]}'\""))
+    if target is None:
         return False
-    target = target.removeprefix("www.")
     for page in allowed:
-        try:
-            page_parts = urlsplit(page if "://" in page else "https://" + page)
-            base = f"{page_parts.hostname or ''}{page_parts.path.rstrip('/')}".lower().removeprefix("www.")
-        except ValueError:
-            continue
-        if parts.scheme in ("http", "https") and (target == base or target.startswith(base + "/")):
+        base = _page_of(page)
+        if base is not None and (target == base or target.startswith(base + "/")):
             return True
     return False
+
+
+def _page_of(link: str) -> str | None:
+    """`host/path` of an http(s) link as a browser would open it, or None when it is no such link."""
+    url = link.replace("\\", "/")
+    if "://" not in url:
+        url = re.sub(r"^(https?):/*", r"\1://", url, flags=re.IGNORECASE) if re.match(r"(?i)https?:", url) else url
+        url = url if "://" in url else "https://" + url
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:  # brackets that are no IPv6 literal, a bad port: a malformed link is never allowed
+        return None
+    if parts.scheme.lower() not in ("http", "https") or "@" in parts.netloc or not host:
+        return None
+    path = posixpath.normpath(unquote(parts.path)) if parts.path not in ("", "/") else ""
+    path = "" if path in (".", "/") else path.rstrip("/")
+    return f"{host.lower().removeprefix('www.')}{path.lower()}"
 
 
 def body_problem(body: str, sender_email: str, allowed: Sequence[str]) -> str | None:
@@ -124,8 +142,10 @@ def fact_problem(text: str, allowed: Sequence[str]) -> str | None:
     A fact may carry no email address, no link but the `allowed` pages, no markup, no header-like
     text and no control or invisible characters: the checks a model's draft passes.
     """
-    if _CONTROL.search(text) or "\n" in text or "\t" in text:
+    if _CONTROL.search(text) or _LINE_BREAK.search(text) or "\t" in text:
         return "has a line break or control character"
+    if "=?" in text:
+        return "has an RFC 2047 encoded word (=?...?=)"
     if _INVISIBLE.search(text):
         return "has invisible formatting characters"
     if _MARKUP.search(text) or _TAG.search(text):

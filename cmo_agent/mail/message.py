@@ -10,8 +10,9 @@ import re
 import textwrap
 import uuid
 from datetime import UTC, datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -24,9 +25,28 @@ PLACEHOLDER_SENDER = "sender-not-configured@example.invalid"
 PLACEHOLDER_POSTAL = "[postal address not configured: set CMO_POSTAL_ADDRESS]"
 
 
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+
+
 def header_safe(value: str) -> str:
-    """`value` on one line: line breaks become spaces; control and bidirectional characters go."""
-    return re.sub(r"\s+", " ", one_line(value)).strip()
+    """`value` on one line: line breaks become spaces; control and bidirectional characters go; and
+    `=?` is spaced out, so the email library cannot decode an RFC 2047 encoded word hidden in it."""
+    return re.sub(r"\s+", " ", one_line(value).replace("=?", "= ?")).strip()
+
+
+def display_name(name: str) -> str:
+    """A From display name that needs no quoting: RFC 5322 specials become spaces. (The email library
+    drops the quotes of a quoted name when it folds a long header, and the name would then read as
+    addresses.)"""
+    return re.sub(r"\s+", " ", re.sub(r'[()<>\[\]:;@\\,."]', " ", header_safe(name))).strip()
+
+
+def plain_address(address: str) -> str:
+    """`address` if it is a plain ASCII addr-spec (what hygiene keeps), else ValueError: a recipient
+    or sender is never text the email library might parse into something else."""
+    if not _PLAIN_ADDRESS.fullmatch(address) or "=?" in address or "?=" in address:
+        raise ValueError(f"not a plain ASCII address: {address!r}")
+    return address
 
 
 def message_id_for(job_id: str, login: str, sender_email: str) -> str:
@@ -67,8 +87,8 @@ def build_message(draft: dict[str, Any], lead: dict[str, Any], settings: Setting
     """The message for one draft: headers from validated values, body plus the compliance footer."""
     name, address = sender_of(settings)
     message = EmailMessage()
-    message["From"] = formataddr((header_safe(name), header_safe(address)))
-    message["To"] = header_safe(lead["address"])
+    message["From"] = Address(display_name=display_name(name), addr_spec=plain_address(address))
+    message["To"] = Address(addr_spec=plain_address(lead["address"]))
     message["Subject"] = header_safe(draft["subject"])
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = draft["message_id"]

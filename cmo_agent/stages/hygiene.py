@@ -63,10 +63,20 @@ def check_address(address: str) -> tuple[str | None, str | None]:
     if is_noreply(address):
         return None, "noreply"
     try:
-        normalized = validate_email(address, check_deliverability=False).normalized
+        # ASCII only: SMTP here speaks no SMTPUTF8, and an international domain is written in its
+        # ASCII (punycode) form, so the address on the wire is the one checked.
+        validated = validate_email(address, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError:
-        return None, "invalid_syntax"
-    if normalized.rpartition("@")[0].lower() in ROLE_LOCAL_PARTS:
+        try:
+            validate_email(address, check_deliverability=False)
+        except EmailNotValidError:
+            return None, "invalid_syntax"
+        return None, "needs_smtputf8"
+    normalized = validated.ascii_email or validated.normalized
+    local = normalized.rpartition("@")[0]
+    if "=?" in local or "?=" in local:  # RFC 2047 syntax: mail libraries may decode it into other addresses
+        return None, "encoded_word"
+    if local.lower() in ROLE_LOCAL_PARTS:
         return None, "role_account"
     return normalized, None
 
