@@ -3,7 +3,6 @@ stable under a second pass, and text with nothing to remove is left exactly as i
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
