@@ -15,6 +15,7 @@ from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
+from cmo_agent.adapters.github_limits import WaitInterrupted
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.errors import error_record
 from cmo_agent.core.state import RunState
@@ -64,6 +65,10 @@ def guarded(stage: str, node: Node) -> Node:
                 update = node(state, runtime)
             except GraphBubbleUp:  # interrupts and other control flow of LangGraph's own
                 raise
+            except WaitInterrupted:  # asked to stop during a long wait: not a failure, the run pauses
+                if context is None or context.control is None:
+                    raise
+                return {"counters": used(), "halted_at": stage}
             except Exception as exc:
                 if context is None or context.control is None:
                     raise

@@ -133,3 +133,31 @@ def test_two_resumes_at_the_same_instant_one_runs_the_other_is_refused(
     history = json.loads(run_cli(["history", "race", "--json"], env, tmp_path).stdout)
     steps = [row["step"] for row in history]
     assert steps == sorted(steps, reverse=True) and len(steps) == len(set(steps)), "one linear history"
+
+
+def test_a_stop_during_an_hour_long_rate_limit_wait_pauses_at_once_and_resume_finishes(
+    tmp_path: Path, base_env: dict[str, str], demo_snapshot: dict[str, Any]
+) -> None:
+    with GitHubStandIn(demo_snapshot) as github:
+        github.limits["core"] = (40, 3600)  # the budget runs out mid-enrichment and resets in an hour
+        env = base_env | {"GITHUB_API_URL": github.url, "CMO_BATCH_SIZE": "10", "CMO_GITHUB_WORKERS": "2"}
+        proc = start_run_until(["run", GOAL, "--job-id", "limited"], env, tmp_path, github, r"^/users/", 10)
+        deadline = time.monotonic() + 30
+        while github.count(r"^/(users|repos)/") < 40:  # the core budget is spent: the run now waits an hour
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 3, out + err
+        assert time.monotonic() - started < 5, "a stop does not wait for GitHub's reset"
+        status = json.loads(run_cli(["status", "limited", "--json"], env, tmp_path).stdout)
+        assert status["status"] == "paused" and status["error"] == "SIGTERM"
+
+        github.limits["core"] = (5000, 3600)
+        resumed = run_cli(["resume", "limited", "--json"], env, tmp_path)
+        assert resumed.returncode == 0, resumed.stderr
+        summary = json.loads(resumed.stdout)
+        assert summary["status"] == "done" and summary["funnel"]["enriched"] == summary["funnel"]["candidates"] - 1
+        assert summary["counters"]["github_api_calls"] == len(github.requests)

@@ -67,9 +67,16 @@ class RequestMeter:
     """Counts HTTP requests as they are sent (retries included), in total and per endpoint, and the
     waits GitHub's limits imposed; carries the limit policy those requests follow (thread-safe)."""
 
-    def __init__(self, policy: LimitPolicy | None = None, on_wait: Callable[[float, str], None] | None = None) -> None:
+    def __init__(
+        self,
+        policy: LimitPolicy | None = None,
+        on_wait: Callable[[float, str], None] | None = None,
+        stop_requested: Callable[[], bool] | None = None,
+    ) -> None:
         self.policy = policy or LimitPolicy()
         self._on_wait = on_wait
+        self.stop_requested = stop_requested
+        """Whether the run asked to stop: a wait for GitHub's limits then ends at once (WaitInterrupted)."""
         self._lock = threading.Lock()
         self.total = 0
         self.by_endpoint: Counter[str] = Counter()
@@ -142,6 +149,7 @@ def _send_limited(send: Callable[[], RequestsResponse], url: str) -> RequestsRes
         on_attempt=lambda: meter.record(url),
         on_wait=meter.record_wait,
         transient=(requests.ConnectionError, requests.Timeout),
+        stop_requested=meter.stop_requested,
     )
 
 

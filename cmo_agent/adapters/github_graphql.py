@@ -78,6 +78,7 @@ def fetch_profiles(
         on_attempt=lambda: meter.record(url),
         on_wait=meter.record_wait,
         transient=(httpx.TransportError,),
+        stop_requested=meter.stop_requested,
     )
     answer.raise_for_status()
     try:

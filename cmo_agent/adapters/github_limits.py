@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+from cmo_agent.core.errors import CmoError
+
 R = TypeVar("R")
 
 
@@ -111,6 +113,20 @@ class LimitExceeded(RuntimeError):
     """GitHub kept refusing after every retry the policy allows."""
 
 
+class WaitInterrupted(CmoError):
+    """The run was asked to stop (Ctrl-C, SIGTERM, `pause`) while waiting out one of GitHub's limits:
+    the step gives up its batch (it runs again on resume) instead of sleeping on for up to an hour."""
+
+
+def interruptible_sleep(seconds: float, stop_requested: Callable[[], bool] | None, slice_seconds: float = 0.25) -> None:
+    """Sleep `seconds`, raising WaitInterrupted as soon as `stop_requested()` says so."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        if stop_requested is not None and stop_requested():
+            raise WaitInterrupted(f"stopped {left:.0f} s before a wait for GitHub's limits ended")
+        time.sleep(min(left, slice_seconds))
+
+
 def send_with_limits(
     send: Callable[[], R],
     describe: Callable[[R], tuple[int, Mapping[str, str], str]],
@@ -119,11 +135,13 @@ def send_with_limits(
     on_attempt: Callable[[], None],
     on_wait: Callable[[float, str], None],
     transient: tuple[type[BaseException], ...],
+    stop_requested: Callable[[], bool] | None = None,
 ) -> R:
     """Send a request, waiting and retrying as GitHub's limits and failures require.
 
     `describe` gives an answer's status, headers and body; the last answer is returned when retries
-    run out (the caller's library then raises its usual error for it).
+    run out (the caller's library then raises its usual error for it). Waits end early, with
+    WaitInterrupted, once `stop_requested()` is true.
     """
     attempt = 0
     while True:
@@ -131,7 +149,7 @@ def send_with_limits(
             if budget > policy.max_wait:
                 raise LimitExceeded(f"GitHub's {resource_of(endpoint)} budget resets in {budget:.0f} s")
             on_wait(budget, "primary")
-            time.sleep(budget)
+            interruptible_sleep(budget, stop_requested)
         slot = PACER.acquire(endpoint, policy)
         on_attempt()
         try:
@@ -152,5 +170,5 @@ def send_with_limits(
         finally:
             slot.release()
         on_wait(wait, reason)
-        time.sleep(wait)
+        interruptible_sleep(wait, stop_requested)
         attempt += 1

@@ -88,7 +88,8 @@ class RunState(TypedDict, total=False):
     completed_at: str
     """When the final stage (report) finished: the only thing that makes a job done."""
     halted_at: str | None
-    """The stage whose failure stopped the run (its error is in `errors`); it runs again on resume."""
+    """The stage that stopped the run, by failing (its error is in `errors`) or by being asked to stop
+    during a long wait for GitHub's limits; it runs again on resume."""
 
 
 SEED_KEYS = ("job_id", "goal", "repos", "candidates", "leads", "to_send", "reports", "counters", "errors")

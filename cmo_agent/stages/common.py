@@ -71,7 +71,9 @@ def github_meter(settings: Settings, runtime: Runtime[CampaignContext] | None) -
         if runtime is not None:
             runtime.stream_writer({"stage": "github", "waiting": round(seconds, 1), "reason": reason})
 
-    return RequestMeter(policy, on_wait)
+    context = runtime.context if runtime is not None and isinstance(runtime.context, CampaignContext) else None
+    control = context.control if context is not None else None
+    return RequestMeter(policy, on_wait, stop_requested=(lambda: control.drain_requested) if control else None)
 
 
 def param(state: RunState, name: str, default: Any) -> Any:
