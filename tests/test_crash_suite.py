@@ -29,7 +29,7 @@ from cmo_agent.demo.github_server import GitHubStandIn
 from cmo_agent.runner import current_state
 from tests.conftest import run_cli, start_cli
 from tests.loopback.openai_server import OpenAIStandIn
-from tests.loopback.smtp_server import SmtpStandIn
+from tests.loopback.smtp_server import SmtpStandIn, delivery_env
 from tests.stages.test_personalize import honest
 
 SEED = int(os.environ.get("CMO_CRASH_SEED", "20261127"))
@@ -92,14 +92,7 @@ def world(snapshot: dict[str, Any], base_env: dict[str, str], data: Path) -> Ite
             "OPENAI_API_KEY": KEY,
             "OPENAI_BASE_URL": model.url,
             "CMO_LLM_MAX_RETRIES": "0",
-            "SMTP_HOST": smtp.host,
-            "SMTP_PORT": str(smtp.port),
-            "SMTP_SECURITY": "none",
-            "CMO_SENDER_EMAIL": "dana@example.com",
-            "CMO_SENDER_NAME": "Dana Reyes",
-            "CMO_POSTAL_ADDRESS": "Example Labs, 500 Demo Street, Springfield, OR 97477, USA",
-            "CMO_SEND_RATE_PER_MIN": "100000",
-            "CMO_DAILY_CAP": "100000",
+            **delivery_env(smtp),
             "CMO_BATCH_SIZE": "10",
             "CMO_GITHUB_WORKERS": "2",
             "CMO_LLM_WORKERS": "2",

@@ -20,10 +20,9 @@ from cmo_agent.core.ledger import open_ledger
 from cmo_agent.demo.github_server import GitHubStandIn
 from cmo_agent.runner import current_state
 from tests.conftest import run_cli, start_cli
-from tests.loopback.smtp_server import SmtpStandIn
+from tests.loopback.smtp_server import SENDER, SmtpStandIn, delivery_env
 
 GOAL = "Find active ML engineers"
-SENDER = "dana@example.com"
 
 
 @pytest.fixture
@@ -34,18 +33,7 @@ def smtp() -> Iterator[SmtpStandIn]:
 
 @pytest.fixture
 def env(base_env: dict[str, str], github: GitHubStandIn, smtp: SmtpStandIn) -> dict[str, str]:
-    return base_env | {
-        "GITHUB_API_URL": github.url,
-        "SMTP_HOST": smtp.host,
-        "SMTP_PORT": str(smtp.port),
-        "SMTP_SECURITY": "none",
-        "CMO_SENDER_EMAIL": SENDER,
-        "CMO_SENDER_NAME": "Dana Reyes",
-        "CMO_POSTAL_ADDRESS": "Example Labs, 500 Demo Street, Springfield, OR 97477, USA",
-        "CMO_SEND_RATE_PER_MIN": "100000",
-        "CMO_DAILY_CAP": "100000",
-        "CMO_SEND_RETRY_SECONDS": "0.2",
-    }
+    return base_env | {"GITHUB_API_URL": github.url, **delivery_env(smtp), "CMO_SEND_RETRY_SECONDS": "0.2"}
 
 
 def _settings(env: dict[str, str]) -> Settings:

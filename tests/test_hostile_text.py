@@ -13,7 +13,7 @@ from typing import Any
 
 from cmo_agent.demo.github_server import GitHubStandIn
 from tests.conftest import run_cli
-from tests.loopback.smtp_server import SmtpStandIn
+from tests.loopback.smtp_server import SmtpStandIn, delivery_env
 
 PLANTED_LINK = "https://evil.example/claim-your-prize"
 HOSTILE_DESCRIPTIONS = [
@@ -38,16 +38,7 @@ def _hostile(snapshot: dict[str, Any], descriptions: list[str] = HOSTILE_DESCRIP
 
 
 def _smtp_env(base_env: dict[str, str], github: GitHubStandIn, smtp: SmtpStandIn) -> dict[str, str]:
-    return base_env | {
-        "GITHUB_API_URL": github.url,
-        "SMTP_HOST": smtp.host,
-        "SMTP_PORT": str(smtp.port),
-        "SMTP_SECURITY": "none",
-        "CMO_SENDER_EMAIL": "dana@example.com",
-        "CMO_SENDER_NAME": "Dana Reyes",
-        "CMO_POSTAL_ADDRESS": "Example Labs, 500 Demo Street, Springfield, OR 97477, USA",
-        "CMO_SEND_RATE_PER_MIN": "100000",
-    }
+    return base_env | {"GITHUB_API_URL": github.url, **delivery_env(smtp)}
 
 
 def test_markup_in_drafts_is_text_on_the_approval_screen(

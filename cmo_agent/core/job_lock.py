@@ -13,7 +13,7 @@ import fcntl
 import hashlib
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -53,11 +53,7 @@ def hold_job_lock(url: str, job_id: str, wait: float = 2.0) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        deadline = time.monotonic() + wait
-        while not _try_flock(fd, fcntl.LOCK_EX):
-            if time.monotonic() >= deadline:
-                raise JobBusy(f"job {job_id!r} is being run by another process")
-            time.sleep(0.05)
+        _take(lambda: _try_flock(fd, fcntl.LOCK_EX), wait, job_id)
         try:
             yield
         finally:
@@ -70,11 +66,7 @@ def hold_job_lock(url: str, job_id: str, wait: float = 2.0) -> Iterator[None]:
 def _hold_advisory(url: str, job_id: str, wait: float) -> Iterator[None]:
     key = advisory_key(job_id)
     with connect_postgres(url) as conn:
-        deadline = time.monotonic() + wait
-        while not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:  # type: ignore[index]
-            if time.monotonic() >= deadline:
-                raise JobBusy(f"job {job_id!r} is being run by another process")
-            time.sleep(0.05)
+        _take(lambda: bool(conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]), wait, job_id)  # type: ignore[index]
         try:
             yield
         finally:
@@ -82,6 +74,15 @@ def _hold_advisory(url: str, job_id: str, wait: float) -> Iterator[None]:
             # the connection mid-run) must not hide how the run ended.
             with contextlib.suppress(Exception):
                 conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+
+def _take(try_lock: Callable[[], bool], wait: float, job_id: str) -> None:
+    """Call `try_lock` until it succeeds; JobBusy once `wait` seconds have passed."""
+    deadline = time.monotonic() + wait
+    while not try_lock():
+        if time.monotonic() >= deadline:
+            raise JobBusy(f"job {job_id!r} is being run by another process")
+        time.sleep(0.05)
 
 
 def _try_flock(fd: int, kind: int) -> bool:

@@ -14,7 +14,7 @@ from cmo_agent.demo.github_server import GitHubStandIn
 from cmo_agent.runner import current_state, resume_campaign
 from tests.conftest import run_cli
 from tests.faults.conftest import GOAL, WORLD_ARGS, assert_no_traceback, settings_from, world_env
-from tests.loopback.smtp_server import HangUpStep, SmtpStandIn
+from tests.loopback.smtp_server import HangUpStep, SmtpStandIn, delivery_env
 
 DRAFTS = 5
 
@@ -27,18 +27,7 @@ def smtp() -> Iterator[SmtpStandIn]:
 
 @pytest.fixture
 def env(base_env: dict[str, str], github: GitHubStandIn, smtp: SmtpStandIn) -> dict[str, str]:
-    return world_env(
-        base_env,
-        github,
-        SMTP_HOST=smtp.host,
-        SMTP_PORT=str(smtp.port),
-        SMTP_SECURITY="none",
-        CMO_SENDER_EMAIL="dana@example.com",
-        CMO_SENDER_NAME="Dana Reyes",
-        CMO_POSTAL_ADDRESS="Example Labs, 500 Demo Street, Springfield, OR 97477, USA",
-        CMO_SEND_RATE_PER_MIN="100000",
-        CMO_DAILY_CAP="100000",
-    )
+    return world_env(base_env, github, **delivery_env(smtp))
 
 
 # (where the relay hangs up, how many times, after how many passes, exit codes of the first run, unknowns)

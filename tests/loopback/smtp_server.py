@@ -358,3 +358,21 @@ class _Controller(Controller):
     def call(self, work: Coroutine[Any, Any, object]) -> None:
         """Run `work` on the server's event loop and wait for it."""
         asyncio.run_coroutine_threadsafe(work, self.loop).result(_READY_TIMEOUT)
+
+
+SENDER = "dana@example.com"
+
+
+def delivery_env(smtp: SmtpStandIn) -> dict[str, str]:
+    """The environment that sends a campaign's messages to `smtp`: relay, sender identity, postal
+    address, and pacing loose enough for tests (tests of pacing set their own)."""
+    return {
+        "SMTP_HOST": smtp.host,
+        "SMTP_PORT": str(smtp.port),
+        "SMTP_SECURITY": "none",
+        "CMO_SENDER_EMAIL": SENDER,
+        "CMO_SENDER_NAME": "Dana Reyes",
+        "CMO_POSTAL_ADDRESS": "Example Labs, 500 Demo Street, Springfield, OR 97477, USA",
+        "CMO_SEND_RATE_PER_MIN": "100000",
+        "CMO_DAILY_CAP": "100000",
+    }
