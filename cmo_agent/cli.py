@@ -178,9 +178,6 @@ def run(
     as_json: JsonOpt = False,
 ) -> None:
     """Start a campaign: prints the job id, shows progress, ends with a summary."""
-    goal = _text_arg("the goal", goal)
-    if query is not None:
-        query = _text_arg("--query", query)
     sources = _parse_sources(email_sources)
     if deliver not in ("outbox", "smtp"):
         _fail(f"--deliver: expected outbox or smtp, got {deliver!r}")

@@ -16,6 +16,7 @@ import pytest
 
 from cmo_agent.demo.github_server import GitHubStandIn
 from cmo_agent.demo.snapshot import load_snapshot
+from tests.loopback.smtp_server import SmtpStandIn
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Variables a developer's shell may carry that must not leak into tests.
@@ -61,6 +62,13 @@ def github(demo_snapshot: dict[str, Any]) -> Iterator[GitHubStandIn]:
     """The stand-in serving the demo snapshot on 127.0.0.1, with its own request log."""
     with GitHubStandIn(demo_snapshot) as stand_in:
         yield stand_in
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpStandIn]:
+    """The loopback SMTP relay (plain, no AUTH), with its own log of what it accepted."""
+    with SmtpStandIn() as server:
+        yield server
 
 
 @pytest.fixture

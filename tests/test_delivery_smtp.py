@@ -9,7 +9,6 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +22,6 @@ from tests.conftest import run_cli, start_cli
 from tests.loopback.smtp_server import SENDER, SmtpStandIn, delivery_env
 
 GOAL = "Find active ML engineers"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpStandIn]:
-    with SmtpStandIn() as server:
-        yield server
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ twice, a message whose fate is unknown is reported `unknown`, every other one is
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,6 @@ from tests.faults.conftest import GOAL, WORLD_ARGS, assert_no_traceback, setting
 from tests.loopback.smtp_server import HangUpStep, SmtpStandIn, delivery_env
 
 DRAFTS = 5
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpStandIn]:
-    with SmtpStandIn() as server:
-        yield server
 
 
 @pytest.fixture

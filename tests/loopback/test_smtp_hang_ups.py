@@ -4,19 +4,12 @@ drops, what the client gets, and whether the message was taken."""
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterator
 
 import pytest
 
 from tests.loopback.smtp_server import HangUpStep, SmtpStandIn
 
 MESSAGE = b"From: a@example.com\r\nTo: b@example.com\r\nSubject: hello\r\n\r\nHello.\r\n"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpStandIn]:
-    with SmtpStandIn() as server:
-        yield server
 
 
 def _transaction(smtp: SmtpStandIn) -> list[str]:
