@@ -188,8 +188,8 @@ def run(
         from cmo_agent.preflight import check_smtp_ready
 
         check_smtp_ready(settings)
-    from cmo_agent.icp import load_icp_file
     from cmo_agent.runner import start_campaign
+    from cmo_agent.targeting.icp import load_icp_file
 
     params = {
         "icp": load_icp_file(icp) if icp else None,

@@ -58,7 +58,7 @@ class RunParams(BaseModel):
     def _icp_is_a_profile(cls, icp: dict[str, Any] | None) -> dict[str, Any] | None:
         if icp is None:
             return None
-        from cmo_agent.icp import IcpProfile
+        from cmo_agent.targeting.icp import IcpProfile
 
         profile = IcpProfile.model_validate(icp)
         return profile.model_dump(include=profile.model_fields_set)

@@ -12,8 +12,8 @@ from cmo_agent.adapters.github import GitHubGateway, SearchLog, metered
 from cmo_agent.adapters.llm_prices import with_cost
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.state import RunState
-from cmo_agent.query_llm import QueryChoice, translate_goal
 from cmo_agent.stages.common import github_meter, param, report_progress, settings_of
+from cmo_agent.targeting.query_llm import QueryChoice, translate_goal
 
 DEFAULT_MAX_REPOS = 10
 

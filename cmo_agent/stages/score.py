@@ -10,8 +10,8 @@ from langgraph.runtime import Runtime
 
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.state import RunState
-from cmo_agent.icp import IcpProfile, profile_for
 from cmo_agent.stages.common import param, report_progress
+from cmo_agent.targeting.icp import IcpProfile, profile_for
 
 DEFAULT_MIN_SCORE = 30
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from cmo_agent.core.errors import ConfigError
-from cmo_agent.icp import IcpProfile, load_icp_file, profile_for
 from cmo_agent.stages.score import score_lead
+from cmo_agent.targeting.icp import IcpProfile, load_icp_file, profile_for
 from tests.conftest import run_cli
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cmo_agent.core.errors import ConfigError
-from cmo_agent.query import ACTIVE_WINDOW_DAYS
+from cmo_agent.targeting.query import ACTIVE_WINDOW_DAYS
 
 MAX_WEIGHT = 1_000_000
 _GOAL_STOPWORDS = frozenset(["find", "active", "with", "that", "who", "the", "and", "for", "engineers", "people"])

@@ -16,9 +16,9 @@ import pytest
 from cmo_agent.adapters.llm import LLMClient, LLMError, llm_client_from
 from cmo_agent.core.config import Settings
 from cmo_agent.demo.github_server import GitHubStandIn
-from cmo_agent.query import query_from_goal
-from cmo_agent.query_llm import InvalidQuery, QueryAnswer, translate_goal, validate_query
 from cmo_agent.runner import start_campaign
+from cmo_agent.targeting.query import query_from_goal
+from cmo_agent.targeting.query_llm import InvalidQuery, QueryAnswer, translate_goal, validate_query
 from tests.loopback.openai_server import Fault, OpenAIStandIn, Reply
 
 TODAY = date(2026, 11, 2)

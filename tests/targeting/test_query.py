@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from cmo_agent.query import query_from_goal
+from cmo_agent.targeting.query import query_from_goal
 
 
 def test_ml_goal_becomes_topic_and_recent_push_window() -> None:

@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from cmo_agent.adapters.llm import LLMClient, LLMError, LLMUnavailable, llm_client_from
 from cmo_agent.core.config import Settings
 from cmo_agent.core.errors import quoted
-from cmo_agent.query import ACTIVE_WINDOW_DAYS, query_from_goal
 from cmo_agent.resources import resource_path
+from cmo_agent.targeting.query import ACTIVE_WINDOW_DAYS, query_from_goal
 
 __all__ = [
     "PROMPT_VERSION",
