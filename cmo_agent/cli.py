@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 EXIT_CODES = {"done": 0, "failed": 1, "paused": 3, "awaiting_approval": 3}
 EXIT_INTERRUPTED = 130
-_SECRET_VARIABLES = ("GITHUB_TOKEN", "OPENAI_API_KEY", "SMTP_PASSWORD", "IMAP_PASSWORD")
+_SECRET_VARIABLES = ("GITHUB_TOKEN", "OPENAI_API_KEY", "SMTP_PASSWORD")
 
 
 class _GuardedGroup(TyperGroup):
@@ -96,7 +96,6 @@ def _redacted(message: str) -> str:
                 _loaded.github_token,
                 _loaded.openai_api_key,
                 _loaded.smtp_password,
-                _loaded.imap_password,
             )
             if value is not None
         ]
