@@ -268,8 +268,8 @@ def status(
     settings = _settings()
     from rich.table import Table
 
+    from cmo_agent.reporting import funnel, smtp_outcomes
     from cmo_agent.runner import current_state, list_jobs
-    from cmo_agent.stages.report import funnel
 
     if job_id is None:
         jobs = list_jobs(settings)
@@ -290,7 +290,7 @@ def status(
     job, values = current_state(settings, job_id)
     info = job.as_dict() | {
         "funnel": funnel(values),
-        "delivery": _delivery_counts(values),
+        "delivery": smtp_outcomes(values),
         "counters": values.get("counters", {}),
         "errors": len(values.get("errors", [])),
         "completed_at": values.get("completed_at"),
@@ -481,7 +481,7 @@ class ProgressDisplay:
 
 
 def _finish(outcome: RunOutcome, settings: Settings, as_json: bool) -> NoReturn:
-    from cmo_agent.stages.report import funnel
+    from cmo_agent.reporting import funnel, smtp_outcomes
 
     values = outcome.state
     summary = {
@@ -496,7 +496,7 @@ def _finish(outcome: RunOutcome, settings: Settings, as_json: bool) -> NoReturn:
         "llm": values.get("reports", {}).get("summary", {}).get("llm"),
         "reason": outcome.reason,
         "approval": outcome.interrupt,
-        "delivery": _delivery_counts(values),
+        "delivery": smtp_outcomes(values),
     }
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
@@ -555,16 +555,6 @@ def _print_summary(summary: dict[str, Any]) -> None:
     if summary["outbox"]:
         console.print(f"outbox: {terminal_text(summary['outbox'])}")
     console.print(f"inspect: cmo-agent history {job_id}\n         cmo-agent export {job_id}")
-
-
-def _delivery_counts(values: dict[str, Any]) -> dict[str, int]:
-    """SMTP outcomes by status (empty for outbox runs)."""
-    counts: dict[str, int] = {}
-    for draft in values.get("to_send", {}).values():
-        status = str(draft.get("status"))
-        if status not in ("written",):
-            counts[status] = counts.get(status, 0) + 1
-    return counts if any(s in counts for s in ("sent", "bounced", "deferred", "unknown", "failed")) else {}
 
 
 def _print_approval(console: Console, job_id: str, gate: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ used) and the run stops there, so `resume` runs the failed stage again. Without 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, START, StateGraph
@@ -22,8 +22,7 @@ from cmo_agent.core.state import RunState
 from cmo_agent.core.usage import collecting
 from cmo_agent.stages.approve import approve
 from cmo_agent.stages.candidates import extract_candidates, pending_repos
-from cmo_agent.stages.deliver import deliver
-from cmo_agent.stages.deliver_smtp import pending_deliveries
+from cmo_agent.stages.deliver import deliver, pending_deliveries
 from cmo_agent.stages.discover import discover
 from cmo_agent.stages.enrich import enrich, pending_candidates
 from cmo_agent.stages.hygiene import hygiene
@@ -37,7 +36,7 @@ Pending = Callable[[RunState], list[str]]
 class Node(Protocol):
     """A stage: the state and the run's runtime in, a partial update out."""
 
-    def __call__(self, state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]: ...
+    def __call__(self, state: RunState, runtime: Runtime[CampaignContext]) -> RunState: ...
 
 
 # (stage, node, what it still has to do when it loops on itself, or None) in pipeline order.
@@ -58,7 +57,7 @@ STAGES = tuple(stage for stage, _, _ in PIPELINE)
 def guarded(stage: str, node: Node) -> Node:
     """`node`, with its failure recorded in the RunState and the run drained (see the module docstring)."""
 
-    def run(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:
+    def run(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
         context = runtime.context if isinstance(runtime.context, CampaignContext) else None
         with collecting() as used:
             try:

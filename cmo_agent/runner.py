@@ -15,7 +15,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from langgraph.errors import GraphDrained
 from langgraph.graph.state import CompiledStateGraph
@@ -31,6 +31,7 @@ from cmo_agent.core.job_lock import JobBusy, hold_job_lock
 from cmo_agent.core.jobs import Job, JobStatus, JobStore, open_job_store
 from cmo_agent.core.ledger import open_ledger
 from cmo_agent.core.params import validate_params
+from cmo_agent.core.records import Draft
 from cmo_agent.core.state import RunState, new_run_state
 from cmo_agent.graph import build_graph
 from cmo_agent.preflight import check_goal, check_pitch, check_smtp_ready, validate_job_id
@@ -45,7 +46,7 @@ class RunOutcome:
 
     job_id: str
     status: JobStatus
-    state: dict[str, Any] = field(default_factory=dict)
+    state: RunState = field(default_factory=lambda: RunState())
     error: str | None = None
     interrupt: Any = None
     reason: str | None = None
@@ -184,6 +185,11 @@ def _execute(
         return _settle(graph, jobs, settings, job.job_id)
 
 
+def values_of(snapshot: StateSnapshot) -> RunState:
+    """A snapshot's values as the RunState they are (LangGraph types them as a plain dict)."""
+    return cast(RunState, dict(snapshot.values or {}))
+
+
 def is_completed(snapshot: StateSnapshot) -> bool:
     """Whether the job's final stage ran: a fact the report stage records, never inferred from an empty `next`.
 
@@ -231,9 +237,9 @@ def _ended(
             error = f"{error or reason or status} (not recorded: {type(exc).__name__}: {exc})"
             status = "failed"
     try:
-        values = dict((snapshot or graph.get_state(thread_config(job_id))).values)
+        values = values_of(snapshot or graph.get_state(thread_config(job_id)))
     except Exception:
-        values = {}
+        values = RunState()
     return RunOutcome(job_id, status, values, error=error, interrupt=interrupt, reason=reason)
 
 
@@ -248,17 +254,17 @@ def start_campaign(
     """Create a job and run its graph until it ends, pauses or waits for approval."""
     check_goal(goal)
     job_id = validate_job_id(new_job_id(goal) if job_id is None else job_id)
-    params = validate_params({key: value for key, value in (params or {}).items() if value is not None})
+    options = validate_params({key: value for key, value in (params or {}).items() if value is not None})
     check_pitch(settings)
-    if params.get("deliver") == "smtp":
+    if options.get("deliver") == "smtp":
         check_smtp_ready(settings)
     with open_campaigns(settings) as (graph, jobs), _job_lock(settings, jobs, job_id):
         if jobs.exists(job_id):
             raise ConfigError(f"job {job_id!r} already exists; use `cmo-agent resume {job_id}`")
-        job = jobs.create(job_id, goal, params)
+        job = jobs.create(job_id, goal, options)
         if on_start is not None:
             on_start(job_id)
-        state: RunState = new_run_state(job_id, goal, params)
+        state: RunState = new_run_state(job_id, goal, options)
         return _execute(graph, jobs, job, state, settings, on_progress)
 
 
@@ -298,7 +304,7 @@ def _resume_locked(
     unknown = sorted(login for login, draft in drafts.items() if draft.get("status") == "unknown")
     if resend_unknown and unknown:
         # Back to the delivery step, also for a finished job: the ledger has planned them again.
-        update = {"to_send": {login: {"status": "drafted", "resend_after_unknown": True} for login in unknown}}
+        update = RunState(to_send={login: Draft(status="drafted", resend_after_unknown=True) for login in unknown})
         graph.update_state(thread_config(job_id), update, as_node="approve")
         snapshot = graph.get_state(thread_config(job_id))
     if is_completed(snapshot):
@@ -364,11 +370,11 @@ def checkpoint_history(settings: Settings, job_id: str) -> list[dict[str, Any]]:
     return rows
 
 
-def current_state(settings: Settings, job_id: str) -> tuple[Job, dict[str, Any]]:
+def current_state(settings: Settings, job_id: str) -> tuple[Job, RunState]:
     """The job record and the latest RunState values."""
     with _open_job(settings, job_id) as (graph, jobs):
         job = jobs.get(job_id)
-        return job, dict(graph.get_state(thread_config(job_id)).values)
+        return job, values_of(graph.get_state(thread_config(job_id)))
 
 
 def list_jobs(settings: Settings) -> list[Job]:

@@ -31,7 +31,8 @@ from cmo_agent.adapters.github_graphql import GRAPHQL_BATCH, fetch_profiles, gra
 from cmo_agent.adapters.github_limits import LimitPolicy, send_with_limits
 from cmo_agent.adapters.github_search import PER_PAGE, SearchLog, search_all
 from cmo_agent.core.config import Settings
-from cmo_agent.core.errors import MalformedAnswer
+from cmo_agent.core.errors import MalformedAnswer, ServiceError
+from cmo_agent.core.records import Profile, Repo
 from cmo_agent.core.usage import track
 
 __all__ = ["GitHubGateway", "GithubException", "ProfileMissing", "RequestMeter", "SearchLog", "metered"]
@@ -40,7 +41,7 @@ __all__ = ["GitHubGateway", "GithubException", "ProfileMissing", "RequestMeter",
 T = TypeVar("T")
 
 
-class ProfileMissing(LookupError):
+class ProfileMissing(ServiceError):
     """The GitHub account no longer exists (404)."""
 
 
@@ -242,11 +243,11 @@ class GitHubGateway:
     def has_token(self) -> bool:
         return self._settings.github_token is not None
 
-    def profiles(self, logins: Sequence[str], rest: bool = False) -> dict[str, dict[str, Any] | None]:
+    def profiles(self, logins: Sequence[str], rest: bool = False) -> dict[str, Profile | None]:
         """Profiles by login, None where the account is gone: GraphQL batches with a token (GraphQL
         needs one), one REST request per person without it or with `rest`."""
         meter = _meter()
-        found: dict[str, dict[str, Any] | None] = {}
+        found: dict[str, Profile | None] = {}
         todo = []
         for login in logins:
             cached = self._cache.get("profile", login) if self._cache is not None else MISS
@@ -254,7 +255,7 @@ class GitHubGateway:
                 todo.append(login)
             else:
                 meter.record_cache_hit()
-                found[login] = cast(dict[str, Any] | None, cached)
+                found[login] = cast(Profile | None, cached)
         if rest or self._settings.github_token is None:
             fetched = {login: self._profile_or_none(login) for login in todo}
         else:
@@ -269,13 +270,13 @@ class GitHubGateway:
                 self._cache.put(profile, "profile", login)
         return found | fetched
 
-    def _profile_or_none(self, login: str) -> dict[str, Any] | None:
+    def _profile_or_none(self, login: str) -> Profile | None:
         try:
             return self.profile(login)
         except ProfileMissing:
             return None
 
-    def search_repositories(self, query: str, log: SearchLog) -> Iterator[dict[str, Any]]:
+    def search_repositories(self, query: str, log: SearchLog) -> Iterator[Repo]:
         """Repositories matching `query`, most starred first, past the 1,000-results cap; the
         caller stops iterating when satisfied, and no further page is fetched."""
         requester = self._client().requester
@@ -289,17 +290,17 @@ class GitHubGateway:
             return int(data["total_count"]), bool(data.get("incomplete_results")), list(data["items"])
 
         for raw in search_all(query, fetch, log):
-            yield {
-                "full_name": raw["full_name"],
-                "html_url": raw["html_url"],
-                "description": raw.get("description") or "",
-                "topics": list(raw.get("topics") or []),
-                "language": raw.get("language"),
-                "stars": raw.get("stargazers_count", 0),
-                "archived": bool(raw.get("archived")),
-                "fork": bool(raw.get("fork")),
-                "pushed_at": _iso(raw.get("pushed_at")),
-            }
+            yield Repo(
+                full_name=raw["full_name"],
+                html_url=raw["html_url"],
+                description=raw.get("description") or "",
+                topics=list(raw.get("topics") or []),
+                language=raw.get("language"),
+                stars=raw.get("stargazers_count", 0),
+                archived=bool(raw.get("archived")),
+                fork=bool(raw.get("fork")),
+                pushed_at=_iso(raw.get("pushed_at")),
+            )
 
     def contributors(self, full_name: str) -> list[dict[str, Any]]:
         """Every contributor account of a repository (all pages), with type and contribution count."""
@@ -320,28 +321,28 @@ class GitHubGateway:
 
         return self._cached(fetch, "contributors", full_name)
 
-    def profile(self, login: str) -> dict[str, Any]:
+    def profile(self, login: str) -> Profile:
         """The public profile of `login`; raises ProfileMissing when the account is gone."""
         try:
             user = self._client().get_user(login)
         except UnknownObjectException as exc:
             raise ProfileMissing(f"GitHub user {login!r} not found") from exc
-        return {
-            "login": user.login,
-            "name": user.name,
-            "company": user.company,
-            "blog": user.blog,
-            "location": user.location,
-            "email": user.email,
-            "bio": user.bio,
-            "type": user.type,
-            "followers": user.followers,
-            "public_repos": user.public_repos,
-            "html_url": user.html_url,
-            "api_url": f"/users/{user.login}",
-            "created_at": user.created_at.isoformat() if user.created_at else None,
-            "updated_at": user.updated_at.isoformat() if user.updated_at else None,
-        }
+        return Profile(
+            login=user.login,
+            name=user.name,
+            company=user.company,
+            blog=user.blog,
+            location=user.location,
+            email=user.email,
+            bio=user.bio,
+            type=user.type,
+            followers=user.followers,
+            public_repos=user.public_repos,
+            html_url=user.html_url,
+            api_url=f"/users/{user.login}",
+            created_at=user.created_at.isoformat() if user.created_at else None,
+            updated_at=user.updated_at.isoformat() if user.updated_at else None,
+        )
 
     def recent_commit_authors(self, full_name: str) -> list[dict[str, Any]]:
         """Login-linked author addresses on the repository's latest page of 100 commits, newest first."""

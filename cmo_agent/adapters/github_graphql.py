@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 
 from cmo_agent.adapters.github_limits import send_with_limits
+from cmo_agent.core.errors import ServiceError
+from cmo_agent.core.records import Profile
 
 GRAPHQL_BATCH = 50
 
@@ -21,7 +23,7 @@ _FIELDS = (
 )
 
 
-class GraphQLError(RuntimeError):
+class GraphQLError(ServiceError):
     """The GraphQL answer carried no usable data."""
 
 
@@ -41,24 +43,24 @@ def profiles_query(logins: Sequence[str]) -> tuple[str, dict[str, str]]:
     return query, {f"l{i}": login for i, login in enumerate(logins)}
 
 
-def profile_from_graphql(node: Mapping[str, Any]) -> dict[str, Any]:
+def profile_from_graphql(node: Mapping[str, Any]) -> Profile:
     """A GraphQL user in the same shape as the REST profile (GraphQL says "" for no public email)."""
-    return {
-        "login": node["login"],
-        "name": node.get("name") or None,
-        "company": node.get("company") or None,
-        "blog": node.get("websiteUrl") or None,
-        "location": node.get("location") or None,
-        "email": node.get("email") or None,
-        "bio": node.get("bio") or None,
-        "type": "User",
-        "followers": (node.get("followers") or {}).get("totalCount", 0),
-        "public_repos": (node.get("repositories") or {}).get("totalCount", 0),
-        "html_url": node.get("url"),
-        "api_url": f"/users/{node['login']}",
-        "created_at": node.get("createdAt"),
-        "updated_at": node.get("updatedAt"),
-    }
+    return Profile(
+        login=node["login"],
+        name=node.get("name") or None,
+        company=node.get("company") or None,
+        blog=node.get("websiteUrl") or None,
+        location=node.get("location") or None,
+        email=node.get("email") or None,
+        bio=node.get("bio") or None,
+        type="User",
+        followers=(node.get("followers") or {}).get("totalCount", 0),
+        public_repos=(node.get("repositories") or {}).get("totalCount", 0),
+        html_url=node.get("url"),
+        api_url=f"/users/{node['login']}",
+        created_at=node.get("createdAt"),
+        updated_at=node.get("updatedAt"),
+    )
 
 
 def _describe(answer: httpx.Response) -> tuple[int, Mapping[str, str], str]:
@@ -67,7 +69,7 @@ def _describe(answer: httpx.Response) -> tuple[int, Mapping[str, str], str]:
 
 def fetch_profiles(
     client: httpx.Client, url: str, logins: Sequence[str], meter: Any
-) -> tuple[dict[str, dict[str, Any] | None], int]:
+) -> tuple[dict[str, Profile | None], int]:
     """Profiles by login (None for accounts that do not exist) and the GraphQL points spent."""
     query, variables = profiles_query(logins)
     answer = send_with_limits(
@@ -96,7 +98,7 @@ def fetch_profiles(
     unexplained = [e for e in body.get("errors") or [] if e.get("type") != "NOT_FOUND"]
     if unexplained:
         raise GraphQLError(f"GraphQL errors: {unexplained[:3]}")
-    profiles: dict[str, dict[str, Any] | None] = {}
+    profiles: dict[str, Profile | None] = {}
     for i, login in enumerate(logins):
         node = data.get(f"u{i}")
         if node is None and f"u{i}" not in missing:

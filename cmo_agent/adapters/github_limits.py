@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from cmo_agent.core.errors import CmoError
+from cmo_agent.core.errors import RunStopped, ServiceError
 
 R = TypeVar("R")
 
@@ -109,11 +109,11 @@ def limit_wait(
     return None
 
 
-class LimitExceeded(RuntimeError):
+class LimitExceeded(ServiceError):
     """GitHub kept refusing after every retry the policy allows."""
 
 
-class WaitInterrupted(CmoError):
+class WaitInterrupted(RunStopped):
     """The run was asked to stop (Ctrl-C, SIGTERM, `pause`) while waiting out one of GitHub's limits:
     the step gives up its batch (it runs again on resume) instead of sleeping on for up to an hour."""
 

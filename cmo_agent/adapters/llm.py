@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NoReturn, TypeVar
 import pydantic
 
 from cmo_agent.core.config import Settings
-from cmo_agent.core.errors import CmoError
+from cmo_agent.core.errors import ServiceError
 from cmo_agent.core.usage import track
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 BaseModelT = TypeVar("BaseModelT", bound=pydantic.BaseModel)
 
 
-class LLMError(CmoError):
+class LLMError(ServiceError):
     """The model gave no usable answer. Messages never carry the key or the server's error text."""
 
 

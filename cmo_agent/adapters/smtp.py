@@ -12,12 +12,12 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 
 from cmo_agent.core.config import Settings
-from cmo_agent.core.errors import CmoError
+from cmo_agent.core.errors import ServiceError
 
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
 
 
-class SmtpError(CmoError):
+class SmtpError(ServiceError):
     """A transaction that did not end in 250; `code` is the server's answer when there was one."""
 
     def __init__(self, message: str, code: int | None = None) -> None:

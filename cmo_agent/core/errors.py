@@ -1,4 +1,35 @@
-"""The project's exceptions and the error records that nodes put in RunState."""
+"""The project's exceptions and the error records that nodes put in RunState.
+
+Every exception the product raises on purpose descends from `CmoError`. The tree (classes defined
+next to the code that raises them are named with their module):
+
+    CmoError
+    ├── ConfigError                       bad input or configuration: one line, exit code 2
+    │   ├── JobNotFound
+    │   ├── JobBusy                       core.job_lock: another process runs the job
+    │   └── DatabaseUnavailable
+    │       └── DatabaseMissing
+    ├── ServiceError                      an outside service failed or answered unusably:
+    │   │                                 the item or step fails, the job stays resumable
+    │   ├── MalformedAnswer
+    │   ├── ProfileMissing                adapters.github: the account is gone (404)
+    │   ├── LimitExceeded                 adapters.github_limits: GitHub refused after every retry
+    │   ├── GraphQLError                  adapters.github_graphql: no usable data (REST takes over)
+    │   ├── LLMError                      adapters.llm
+    │   │   ├── LLMUnavailable, LLMRefused, LLMMalformed
+    │   └── SmtpError                     adapters.smtp
+    │       ├── SmtpUnavailable, SmtpTemporary, SmtpBounce, SmtpRejected, SmtpUncertain
+    ├── Rejected                          text that failed the product's own checks; `reason` says why
+    │   ├── InvalidQuery                  targeting.query_llm: a search query GitHub would refuse
+    │   └── DraftRejected                 drafting.model_draft: a model draft (the template is used)
+    ├── StateError                        the RunState holds what no stage writes (a draft without an address)
+    └── RunStopped                        not a failure: the run must stop here and can resume
+        ├── WaitInterrupted               adapters.github_limits: asked to stop during a long wait
+        └── DeliveryPaused                stages.deliver_smtp: a cap or the bounce rate, without a run control
+
+A failure inside a stage becomes an `ErrorRecord` in `RunState.errors` (`error_record`), so it is
+checkpointed, exported and shown by `status` instead of being lost with the process.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +37,8 @@ import hashlib
 import traceback
 from datetime import UTC, datetime
 from typing import Any
+
+from cmo_agent.core.records import ErrorRecord
 
 
 class CmoError(Exception):
@@ -20,7 +53,27 @@ class JobNotFound(ConfigError):
     """No job with that id in the database."""
 
 
-class MalformedAnswer(CmoError):
+class ServiceError(CmoError):
+    """An outside service (GitHub, the model, the SMTP relay) failed or answered unusably."""
+
+
+class Rejected(CmoError):
+    """Text that failed the product's own checks; `reason` says which check."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class StateError(CmoError):
+    """The RunState holds something no stage writes; the step fails rather than guess."""
+
+
+class RunStopped(CmoError):
+    """Not a failure: the run must stop where it is, and `resume` goes on from there."""
+
+
+class MalformedAnswer(ServiceError):
     """An outside service answered with data the product cannot use (a field missing or of the wrong type).
 
     It fails the step (the job is resumable) rather than being stored or guessed around.
@@ -45,19 +98,19 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def error_record(stage: str, item: str, exc: BaseException, **context: Any) -> dict[str, Any]:
+def error_record(stage: str, item: str, exc: BaseException, **context: Any) -> ErrorRecord:
     """An entry for RunState.errors: stage, item, the exception with its trace, and input context.
 
     The id is derived from stage, item and message, so recording the same failure twice keeps one.
     """
     message = f"{type(exc).__name__}: {exc}"
     digest = hashlib.sha256(f"{stage}|{item}|{message}".encode()).hexdigest()[:16]
-    return {
-        "id": digest,
-        "stage": stage,
-        "item": item,
-        "error": message,
-        "traceback": "".join(traceback.format_exception(exc)),
-        "context": context,
-        "at": utc_now(),
-    }
+    return ErrorRecord(
+        id=digest,
+        stage=stage,
+        item=item,
+        error=message,
+        traceback="".join(traceback.format_exception(exc)),
+        context=context,
+        at=utc_now(),
+    )

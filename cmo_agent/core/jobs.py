@@ -14,6 +14,7 @@ from cmo_agent.core.checkpointer import thread_id_for
 from cmo_agent.core.database import Database, open_database
 from cmo_agent.core.errors import JobNotFound, utc_now
 from cmo_agent.core.job_lock import jobs_running
+from cmo_agent.core.records import RunParams
 
 JobStatus = Literal["running", "paused", "awaiting_approval", "done", "failed"]
 
@@ -55,7 +56,7 @@ class Job:
     thread_id: str
     goal: str
     status: JobStatus
-    params: dict[str, Any] = field(default_factory=dict)
+    params: RunParams = field(default_factory=lambda: RunParams())
     created_at: str = ""
     updated_at: str = ""
     finished_at: str | None = None
@@ -115,7 +116,7 @@ class JobStore:
     def clear_pause(self, job_id: str) -> None:
         self._execute("DELETE FROM cmo_pause_requests WHERE job_id = ?", [job_id])
 
-    def create(self, job_id: str, goal: str, params: dict[str, Any]) -> Job:
+    def create(self, job_id: str, goal: str, params: RunParams) -> Job:
         now = utc_now()
         job = Job(
             job_id, thread_id_for(job_id), goal, "running", params, now, now, pid=os.getpid(), host=socket.gethostname()

@@ -12,14 +12,21 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeGuard, get_args
 
 from cmo_agent.core.config import Settings
 from cmo_agent.core.database import Database, open_database
 from cmo_agent.core.errors import utc_now
 
 LedgerState = Literal["planned", "sending", "sent", "bounced", "deferred", "failed", "suppressed", "unknown"]
-FINAL_STATES = frozenset(["sent", "bounced", "failed", "suppressed", "unknown"])
+FinalState = Literal["sent", "bounced", "failed", "suppressed", "unknown"]
+"""Decided for good: a message in one of these states is never sent again."""
+FINAL_STATES: frozenset[str] = frozenset(get_args(FinalState))
+
+
+def is_final(state: LedgerState) -> TypeGuard[FinalState]:
+    return state in FINAL_STATES
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cmo_ledger (

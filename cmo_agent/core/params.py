@@ -5,11 +5,13 @@ Everything a run will use is validated here, so a value that passes can never fa
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cmo_agent.core.errors import ConfigError
+from cmo_agent.core.records import RunParams
 from cmo_agent.core.text import is_valid_utf8
 
 MAX_QUERY_LENGTH = 256
@@ -18,8 +20,8 @@ MAX_QUERY_OPERATORS = 5
 """GitHub's limit on AND/OR/NOT operators in a search query."""
 
 
-class RunParams(BaseModel):
-    """The options of one run; unset ones take the stages' defaults."""
+class ParamsSchema(BaseModel):
+    """The options of one run, as validated; `validate_params` returns them as a `RunParams` record."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
@@ -64,12 +66,12 @@ class RunParams(BaseModel):
         return profile.model_dump(include=profile.model_fields_set)
 
 
-def validate_params(raw: dict[str, Any] | None) -> dict[str, Any]:
+def validate_params(raw: Mapping[str, Any] | None) -> RunParams:
     """The run options that are set, checked; ConfigError naming the first bad one otherwise."""
     try:
-        params = RunParams.model_validate(raw or {})
+        params = ParamsSchema.model_validate(raw or {})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = "--" + ".".join(str(p) for p in first["loc"]).replace("_", "-")
         raise ConfigError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None
-    return params.model_dump(exclude_none=True)
+    return cast(RunParams, params.model_dump(exclude_none=True))

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, TypedDict, TypeVar, cast
 
 from langgraph.channels import DeltaChannel
 
-Record = dict[str, Any]
-Keyed = dict[str, Record]
+from cmo_agent.core.records import Candidate, Draft, ErrorRecord, Lead, Repo, RunParams
+
+R = TypeVar("R", bound=Mapping[str, Any])
 
 
-def upsert_by_key(current: Mapping[str, Record] | None, update: Mapping[str, Record] | None) -> Keyed:
+def upsert_by_key(current: Mapping[str, R] | None, update: Mapping[str, R] | None) -> dict[str, R]:
     """Merge `update` into `current`: new keys are added, existing records get the update's fields."""
-    merged: Keyed = dict(current or {})
+    merged: dict[str, R] = dict(current or {})
     for key, record in (update or {}).items():
-        merged[key] = {**merged[key], **record} if key in merged else dict(record)
+        merged[key] = cast(R, {**merged[key], **record} if key in merged else dict(record))
     return merged
 
 
@@ -38,13 +39,13 @@ def merge_reports(current: Mapping[str, Any] | None, update: Mapping[str, Any] |
     return {**(current or {}), **(update or {})}
 
 
-def append_errors(current: Sequence[Record] | None, update: Sequence[Record] | None) -> list[Record]:
+def append_errors(current: Sequence[ErrorRecord] | None, update: Sequence[ErrorRecord] | None) -> list[ErrorRecord]:
     """Append error records, skipping any whose `id` is already present (a re-run adds nothing)."""
     merged = list(current or [])
     seen = {error.get("id") for error in merged}
     for error in update or []:
         if error.get("id") not in seen:
-            merged.append(dict(error))
+            merged.append(ErrorRecord(**error))
             seen.add(error.get("id"))
     return merged
 
@@ -70,21 +71,21 @@ class RunState(TypedDict, total=False):
 
     job_id: str
     goal: str
-    params: dict[str, Any]
+    params: RunParams
     """Run options (max_repos, min_score, email_sources, deliver, demo, ...), fixed at start."""
     query: str
     """The GitHub search query actually used."""
-    repos: Annotated[Keyed, DeltaChannel(upsert_batch)]
+    repos: Annotated[dict[str, Repo], DeltaChannel(upsert_batch)]
     """Repositories by full name."""
-    candidates: Annotated[Keyed, DeltaChannel(upsert_batch)]
+    candidates: Annotated[dict[str, Candidate], DeltaChannel(upsert_batch)]
     """People found in repositories, by login."""
-    leads: Annotated[Keyed, DeltaChannel(upsert_batch)]
+    leads: Annotated[dict[str, Lead], DeltaChannel(upsert_batch)]
     """Enriched candidates by login: profile, address and provenance, hygiene, score."""
-    to_send: Annotated[Keyed, DeltaChannel(upsert_batch)]
+    to_send: Annotated[dict[str, Draft], DeltaChannel(upsert_batch)]
     """Drafted messages by lead login, with their delivery status."""
     reports: Annotated[dict[str, Any], merge_reports]
     counters: Annotated[dict[str, int], add_counters]
-    errors: Annotated[list[Record], DeltaChannel(append_errors_batch)]
+    errors: Annotated[list[ErrorRecord], DeltaChannel(append_errors_batch)]
     completed_at: str
     """When the final stage (report) finished: the only thing that makes a job done."""
     halted_at: str | None
@@ -95,12 +96,12 @@ class RunState(TypedDict, total=False):
 SEED_KEYS = ("job_id", "goal", "repos", "candidates", "leads", "to_send", "reports", "counters", "errors")
 
 
-def new_run_state(job_id: str, goal: str, params: Mapping[str, Any] | None = None) -> RunState:
+def new_run_state(job_id: str, goal: str, params: RunParams | None = None) -> RunState:
     """A fresh state with every collection empty."""
     return RunState(
         job_id=job_id,
         goal=goal,
-        params=dict(params or {}),
+        params=RunParams(**(params or {})),
         query="",
         repos={},
         candidates={},

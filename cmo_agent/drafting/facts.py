@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from cmo_agent.core.errors import quoted
+from cmo_agent.core.records import Lead, Profile, Repo
 from cmo_agent.core.text import one_line
 from cmo_agent.drafting.checks import fact_problem
 
 GITHUB_WEB = "https://github.com"
 
 
-def ranked_repos(lead: dict[str, Any]) -> list[str]:
+def ranked_repos(lead: Lead) -> list[str]:
     """The lead's repositories, most contributed to first."""
     return sorted(lead["repos"], key=lambda name: (-lead["repos"][name], name))
 
 
-def first_name(lead: dict[str, Any]) -> str:
+def first_name(lead: Lead) -> str:
     """The first word of the profile name when it looks like a name, else empty."""
-    name = (lead.get("profile", {}).get("name") or "").strip()
+    name = (lead.get("profile", Profile()).get("name") or "").strip()
     first = name.split()[0] if name else ""
     return first if re.fullmatch(r"[^\W\d_][^\W\d_'’.-]*", first) else ""
 
@@ -32,7 +34,7 @@ def default_pitch(topic_phrase: str) -> str:
 
 
 def template_facts(
-    lead: dict[str, Any], repos: dict[str, dict[str, Any]], query: str, sender_name: str, pitch: str | None
+    lead: Lead, repos: Mapping[str, Repo], query: str, sender_name: str, pitch: str | None
 ) -> dict[str, Any]:
     """Variables for the email templates: GitHub facts only, never free text from the profile.
 
@@ -51,8 +53,8 @@ def template_facts(
             return ""
         return text
 
-    top = repos.get(ranked[0], {"full_name": ranked[0]})
-    full_name = str(top["full_name"])
+    top = repos.get(ranked[0], Repo(full_name=ranked[0]))
+    full_name = str(top.get("full_name", ranked[0]))
     short_name = full_name.split("/")[1]
     name_is_safe = fact_problem(full_name, allowed) is None and fact_problem(short_name, allowed) is None
     if not name_is_safe:
@@ -78,17 +80,17 @@ def template_facts(
     }
 
 
-def lead_pages(lead: dict[str, Any]) -> list[str]:
+def lead_pages(lead: Lead) -> list[str]:
     """The lead's own GitHub pages: the profile and each repository they contributed to."""
     return [f"{GITHUB_WEB}/{lead['login']}", *(f"{GITHUB_WEB}/{name}" for name in lead.get("repos", {}))]
 
 
-def model_facts(lead: dict[str, Any], repos: dict[str, dict[str, Any]], query: str) -> dict[str, Any]:
+def model_facts(lead: Lead, repos: Mapping[str, Repo], query: str) -> dict[str, Any]:
     """The lead as data for a model: GitHub facts plus the profile's own (untrusted) words."""
-    profile = lead.get("profile", {})
+    profile = lead.get("profile", Profile())
     work = []
     for name in ranked_repos(lead)[:3]:
-        repo = repos.get(name, {})
+        repo = repos.get(name, Repo())
         work.append(
             {
                 "repository": name,

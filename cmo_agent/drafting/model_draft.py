@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from cmo_agent.adapters.llm import LLMClient
+from cmo_agent.core.errors import Rejected
 from cmo_agent.drafting.checks import draft_problem
 from cmo_agent.resources import resource_path
 
@@ -26,12 +27,8 @@ class EmailDraft(BaseModel):
     body: str = Field(description="Plain text, greeting to signature, 60 to 140 words, no footer.")
 
 
-class DraftRejected(ValueError):
+class DraftRejected(Rejected):
     """The model answered, but its draft failed the checks; `reason` says which."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @lru_cache(maxsize=4)

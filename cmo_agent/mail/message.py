@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Any
 from urllib.parse import quote
 
 from cmo_agent.core.config import Settings
+from cmo_agent.core.errors import StateError
+from cmo_agent.core.records import Draft, Lead, Provenance
 from cmo_agent.core.text import one_line, strip_controls
 from cmo_agent.templates import render
 
@@ -60,11 +61,19 @@ def sender_of(settings: Settings) -> tuple[str, str]:
     return settings.sender_name or "CMO Agent", settings.sender_email or PLACEHOLDER_SENDER
 
 
-def footer(settings: Settings, lead: dict[str, Any]) -> str:
+def recipient_of(lead: Lead) -> str:
+    """The lead's address as hygiene normalized it: the only address a message is ever sent to."""
+    address = lead.get("address")
+    if not address:
+        raise StateError(f"lead {lead.get('login')!r} has a draft but no address that passed hygiene")
+    return address
+
+
+def footer(settings: Settings, lead: Lead) -> str:
     """Who writes, the postal address, why this person, where the address came from, how to opt out."""
     name, address = sender_of(settings)
     top_repo = max(lead["repos"], key=lambda repo: (lead["repos"][repo], repo))
-    provenance = lead.get("provenance", {})
+    provenance = lead.get("provenance", Provenance())
     if lead.get("email_source") == "commit":
         repo = provenance.get("repo", top_repo)
         origin = f"the author address of commit {provenance.get('sha', '')[:12]} in github.com/{repo}"
@@ -83,12 +92,12 @@ def footer(settings: Settings, lead: dict[str, Any]) -> str:
     )
 
 
-def build_message(draft: dict[str, Any], lead: dict[str, Any], settings: Settings) -> EmailMessage:
+def build_message(draft: Draft, lead: Lead, settings: Settings) -> EmailMessage:
     """The message for one draft: headers from validated values, body plus the compliance footer."""
     name, address = sender_of(settings)
     message = EmailMessage()
     message["From"] = Address(display_name=display_name(name), addr_spec=plain_address(address))
-    message["To"] = Address(addr_spec=plain_address(lead["address"]))
+    message["To"] = Address(addr_spec=plain_address(recipient_of(lead)))
     message["Subject"] = header_safe(draft["subject"])
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = draft["message_id"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
@@ -13,7 +11,7 @@ from cmo_agent.core.state import RunState
 from cmo_agent.stages.common import param
 
 
-def approve(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:
+def approve(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
     """Outbox runs (nothing leaves the machine) pass; runs that ask for approval wait at an interrupt.
 
     The interrupt's answer is `{"reject": [login, ...]}`; rejected drafts are marked and not delivered.

@@ -11,6 +11,7 @@ from cmo_agent.adapters.github import GithubException, GitHubGateway, metered
 from cmo_agent.adapters.github_cache import open_github_cache
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.errors import error_record, utc_now
+from cmo_agent.core.records import Candidate, CommitAuthor, ErrorRecord, Repo
 from cmo_agent.core.state import RunState
 from cmo_agent.stages.common import github_meter, param, report_progress, run_parallel, settings_of
 
@@ -19,22 +20,19 @@ def pending_repos(state: RunState) -> list[str]:
     return sorted(name for name, repo in state.get("repos", {}).items() if not repo.get("contributors_fetched"))
 
 
-def commit_authors(gateway: GitHubGateway, full_name: str) -> dict[str, dict[str, Any]]:
+def commit_authors(gateway: GitHubGateway, full_name: str) -> dict[str, CommitAuthor]:
     """Each person's newest usable commit address on the repository's latest commit page: one
     request covers everyone who committed recently (noreply addresses are skipped)."""
-    authors: dict[str, dict[str, Any]] = {}
+    authors: dict[str, CommitAuthor] = {}
     for found in gateway.recent_commit_authors(full_name):
         if found["login"] not in authors and not is_noreply(found["email"]):
-            authors[found["login"]] = {
-                "email": found["email"],
-                "sha": found["sha"],
-                "url": found["url"],
-                "fetched_at": utc_now(),
-            }
+            authors[found["login"]] = CommitAuthor(
+                email=found["email"], sha=found["sha"], url=found["url"], fetched_at=utc_now()
+            )
     return authors
 
 
-def extract_candidates(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:
+def extract_candidates(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
     """List contributors of the next batch of repositories (all pages) and merge them per person."""
     settings = settings_of(runtime)
     batch = pending_repos(state)[: settings.github_workers]
@@ -42,7 +40,7 @@ def extract_candidates(state: RunState, runtime: Runtime[CampaignContext]) -> di
 
     with_commits = "commit" in param(state, "email_sources", ["profile"])
 
-    def fetch(full_name: str) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]] | BaseException:
+    def fetch(full_name: str) -> tuple[list[dict[str, Any]], dict[str, CommitAuthor]] | BaseException:
         try:
             people = gateway.contributors(full_name)
             return people, commit_authors(gateway, full_name) if with_commits else {}
@@ -53,9 +51,9 @@ def extract_candidates(state: RunState, runtime: Runtime[CampaignContext]) -> di
         gateway = GitHubGateway(settings, cache)
         results = run_parallel(fetch, batch, settings.github_workers)
 
-    candidates: dict[str, dict[str, Any]] = {}
-    repos: dict[str, dict[str, Any]] = {}
-    errors = []
+    candidates: dict[str, Candidate] = {}
+    repos: dict[str, Repo] = {}
+    errors: list[ErrorRecord] = []
     bots = 0
     known = state.get("candidates", {})
     for full_name, result in zip(batch, results, strict=True):
@@ -68,8 +66,8 @@ def extract_candidates(state: RunState, runtime: Runtime[CampaignContext]) -> di
         bots += len(contributors) - len(humans)
         for person in humans:
             login = person["login"]
-            record = candidates.get(login) or known.get(login) or {"login": login, "repos": {}}
-            contributed = {**record["repos"], full_name: person["contributions"]}
+            record = candidates.get(login) or known.get(login) or Candidate(login=login, repos={})
+            contributed = {**record.get("repos", {}), full_name: person["contributions"]}
             candidates[login] = {"login": login, "repos": contributed, "contributions": sum(contributed.values())}
         repos[full_name] = {
             "contributors_fetched": True,

@@ -9,7 +9,6 @@ cap, or too many hard bounces pause the campaign (resumable) instead of failing 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from langgraph.runtime import Runtime
 
@@ -23,11 +22,12 @@ from cmo_agent.adapters.smtp import (
 )
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.config import Settings
-from cmo_agent.core.errors import CmoError, utc_now
-from cmo_agent.core.ledger import FINAL_STATES, Ledger, open_ledger
+from cmo_agent.core.errors import RunStopped, utc_now
+from cmo_agent.core.ledger import Ledger, is_final, open_ledger
+from cmo_agent.core.records import PENDING_STATUSES, Draft
 from cmo_agent.core.state import RunState
 from cmo_agent.core.suppression import SuppressionList, open_suppressions
-from cmo_agent.mail.message import build_message, sender_of
+from cmo_agent.mail.message import build_message, recipient_of, sender_of
 from cmo_agent.stages.common import report_progress, settings_of
 
 BOUNCE_RATE_LIMIT = 0.02
@@ -35,15 +35,8 @@ BOUNCE_RATE_MIN_MESSAGES = 50
 DAY = 86_400.0
 
 
-class DeliveryPaused(CmoError):
+class DeliveryPaused(RunStopped):
     """The campaign must stop here (raised only where no run control can drain it, e.g. Studio)."""
-
-
-def pending_deliveries(state: RunState) -> list[str]:
-    """Drafts not delivered yet: new ones, and (SMTP) those a 4xx answer deferred."""
-    return sorted(
-        login for login, draft in state.get("to_send", {}).items() if draft.get("status") in ("drafted", "deferred")
-    )
 
 
 def pacing_wait(ledger: Ledger, sender: str, settings: Settings, now: float) -> tuple[float, str | None]:
@@ -83,7 +76,7 @@ class _Run:
         self.ledger, self.suppressions = ledger, suppressions
         self.job_id = state["job_id"]
         self.sender = sender_of(self.settings)[1]
-        self.updates: dict[str, dict[str, Any]] = {}
+        self.updates: dict[str, Draft] = {}
         self.counts: dict[str, int] = {}
         self.pause_reason: str | None = None
 
@@ -93,9 +86,9 @@ class _Run:
     def pause(self, reason: str) -> None:
         self.pause_reason = reason
 
-    def record(self, login: str, status: str, **extra: Any) -> None:
-        self.updates[login] = {"status": status, **extra}
-        self.counts[f"smtp_{status}"] = self.counts.get(f"smtp_{status}", 0) + 1
+    def record(self, login: str, update: Draft) -> None:
+        self.updates[login] = update
+        self.counts[f"smtp_{update['status']}"] = self.counts.get(f"smtp_{update['status']}", 0) + 1
 
     def sleep(self, seconds: float) -> bool:
         """Sleep, waking early to stop; True when the full time passed."""
@@ -108,20 +101,20 @@ class _Run:
 
     def deliver_one(self, login: str, transport: SmtpTransport) -> None:
         draft, lead = self.state["to_send"][login], self.state["leads"][login]
-        address = lead["address"]
+        address = recipient_of(lead)
         entry = self.ledger.plan(self.job_id, login, draft["message_id"], address, self.sender)
-        if entry.state in FINAL_STATES:  # decided before a crash or by another run: never send again
-            self.record(login, entry.state, smtp_code=entry.last_code)
+        if is_final(entry.state):  # decided before a crash or by another run: never send again
+            self.record(login, Draft(status=entry.state, smtp_code=entry.last_code))
             return
         if entry.state == "sending":  # left by a run that did not settle it: it may have gone out
             self.ledger.finish(self.job_id, login, "unknown", None, "found in `sending`")
-            self.record(login, "unknown")
+            self.record(login, Draft(status="unknown"))
             return
         if entry.state == "deferred" and entry.next_attempt_at > time.time():
             return
         if listed := self.suppressions.suppressed([address]).get(address):
             self.ledger.finish(self.job_id, login, "suppressed", error=f"on the suppression list ({listed})")
-            self.record(login, "suppressed", suppressed_by=listed)
+            self.record(login, Draft(status="suppressed", suppressed_by=listed))
             return
         wait, capped = pacing_wait(self.ledger, self.sender, self.settings, time.time())
         if capped:
@@ -139,32 +132,32 @@ class _Run:
         except SmtpTemporary as exc:
             if attempts >= self.settings.send_max_attempts:
                 self.ledger.finish(self.job_id, login, "failed", exc.code, str(exc))
-                self.record(login, "failed", smtp_code=exc.code, attempts=attempts)
+                self.record(login, Draft(status="failed", smtp_code=exc.code, attempts=attempts))
             else:
                 retry_at = time.time() + self.settings.send_retry_seconds * 2 ** (attempts - 1)
                 self.ledger.defer(self.job_id, login, exc.code, str(exc), retry_at)
-                self.record(login, "deferred", smtp_code=exc.code, attempts=attempts, retry_at=retry_at)
+                self.record(login, Draft(status="deferred", smtp_code=exc.code, attempts=attempts, retry_at=retry_at))
         except SmtpBounce as exc:
             self.ledger.finish(self.job_id, login, "bounced", exc.code, str(exc))
             self.suppressions.add([address.lower()], reason=f"hard bounce {exc.code}", source=f"job:{self.job_id}")
-            self.record(login, "bounced", smtp_code=exc.code)
+            self.record(login, Draft(status="bounced", smtp_code=exc.code))
         except SmtpRejected as exc:
             self.ledger.finish(self.job_id, login, "failed", exc.code, str(exc))
-            self.record(login, "failed", smtp_code=exc.code, attempts=attempts)
+            self.record(login, Draft(status="failed", smtp_code=exc.code, attempts=attempts))
         except SmtpUncertain as exc:
             self.ledger.finish(self.job_id, login, "unknown", None, str(exc))
-            self.record(login, "unknown")
+            self.record(login, Draft(status="unknown"))
         else:
             self.ledger.finish(self.job_id, login, "sent", 250)
-            self.record(login, "sent", sent_at=utc_now(), attempts=attempts)
+            self.record(login, Draft(status="sent", sent_at=utc_now(), attempts=attempts))
         if problem := bounce_problem(self.ledger, self.job_id, self.started_at):
             self.pause(problem)
 
 
-def deliver_smtp(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:
-    """Send the next batch of due messages; wait for the earliest deferred one when none is due."""
+def deliver_smtp(state: RunState, runtime: Runtime[CampaignContext], pending: list[str]) -> RunState:
+    """Send the next batch of the `pending` messages that are due; wait for the earliest deferred one
+    when none is due."""
     settings = settings_of(runtime)
-    pending = pending_deliveries(state)
     drafts = state.get("to_send", {})
     due = [login for login in pending if drafts[login].get("retry_at", 0) <= time.time()]
     with open_ledger(settings) as ledger, open_suppressions(settings) as suppressions:
@@ -181,6 +174,6 @@ def deliver_smtp(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str
         if run.control is None:  # no run to drain (LangGraph Studio): stop with the reason
             raise DeliveryPaused(run.pause_reason)
         run.control.request_drain(run.pause_reason)
-    done = sum(1 for d in drafts.values() if d.get("status") not in ("drafted", "deferred", "rejected"))
+    done = sum(1 for d in drafts.values() if d.get("status") not in (*PENDING_STATUSES, "rejected"))
     report_progress(runtime, "deliver", done + len(run.updates), len(drafts))
     return {"to_send": run.updates, "counters": run.counts}

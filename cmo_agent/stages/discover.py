@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
@@ -11,6 +10,7 @@ from langgraph.runtime import Runtime
 from cmo_agent.adapters.github import GitHubGateway, SearchLog, metered
 from cmo_agent.adapters.llm_prices import with_cost
 from cmo_agent.context import CampaignContext
+from cmo_agent.core.records import Repo
 from cmo_agent.core.state import RunState
 from cmo_agent.stages.common import github_meter, param, report_progress, settings_of
 from cmo_agent.targeting.query_llm import QueryChoice, translate_goal
@@ -18,7 +18,7 @@ from cmo_agent.targeting.query_llm import QueryChoice, translate_goal
 DEFAULT_MAX_REPOS = 10
 
 
-def discover(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:
+def discover(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
     """Search GitHub and keep up to `max_repos` repositories, skipping archived ones and forks."""
     settings = settings_of(runtime)
     given = param(state, "query", None)
@@ -26,7 +26,7 @@ def discover(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, An
     query = choice.query
     max_repos = int(param(state, "max_repos", DEFAULT_MAX_REPOS))
     meter = github_meter(settings, runtime)
-    repos: dict[str, dict[str, Any]] = {}
+    repos: dict[str, Repo] = {}
     skipped: Counter[str] = Counter()
     log = SearchLog()
     with metered(meter):

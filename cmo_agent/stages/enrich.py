@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 from langgraph.runtime import Runtime
 
@@ -13,6 +11,7 @@ from cmo_agent.adapters.github_cache import open_github_cache
 from cmo_agent.adapters.github_graphql import GraphQLError
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.errors import error_record, utc_now
+from cmo_agent.core.records import ErrorRecord, Lead, Profile, Provenance, Repo
 from cmo_agent.core.state import RunState
 from cmo_agent.stages.common import github_meter, param, report_progress, run_parallel, settings_of
 
@@ -27,7 +26,7 @@ def pending_candidates(state: RunState) -> list[str]:
     return [c["login"] for c in todo]
 
 
-def enrich(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:
+def enrich(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
     """Enrich the next batch of candidates; one checkpoint per batch bounds what a crash can lose."""
     settings = settings_of(runtime)
     pending = pending_candidates(state)
@@ -37,24 +36,24 @@ def enrich(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]
     repos = state.get("repos", {})
     api_url = settings.github_api_url.rstrip("/")
     meter = github_meter(settings, runtime)
-    errors: list[dict[str, Any]] = []
+    errors: list[ErrorRecord] = []
 
     with metered(meter), open_github_cache(settings) as cache:
         gateway = GitHubGateway(settings, cache)
         profiles = fetch_batch_profiles(gateway, batch, settings.github_workers, errors)
 
-        def lead_for(login: str) -> dict[str, Any]:
+        def lead_for(login: str) -> Lead:
             candidate = candidates[login]
-            base = {"login": login, "repos": candidate["repos"], "contributions": candidate["contributions"]}
+            lead = Lead(login=login, repos=candidate["repos"], contributions=candidate["contributions"])
             profile = profiles[login]
             if isinstance(profile, BaseException):
-                return base | {"status": "error", "error": str(profile)}
+                return lead | {"status": "error", "error": str(profile)}
             if profile is None:
-                return base | {"status": "missing"}
-            lead = base | {"status": "enriched", "profile": profile, "email": None, "email_source": None}
-            if profile["email"] and "profile" in sources:
+                return lead | {"status": "missing"}
+            lead |= {"status": "enriched", "profile": profile, "email": None, "email_source": None}
+            if profile.get("email") and "profile" in sources:
                 return lead | {
-                    "email": profile["email"],
+                    "email": profile.get("email"),
                     "email_source": "profile",
                     "provenance": {"source": "profile", "url": f"{api_url}/users/{login}", "fetched_at": utc_now()},
                 }
@@ -87,8 +86,8 @@ def enrich(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]
 
 
 def fetch_batch_profiles(
-    gateway: GitHubGateway, logins: list[str], workers: int, errors: list[dict[str, Any]]
-) -> dict[str, dict[str, Any] | BaseException | None]:
+    gateway: GitHubGateway, logins: list[str], workers: int, errors: list[ErrorRecord]
+) -> dict[str, Profile | BaseException | None]:
     """Profiles of `logins`: one GraphQL query per 50 with a token, else REST requests in parallel.
 
     A failed GraphQL query falls back to REST for its people; a failed REST request is that
@@ -100,7 +99,7 @@ def fetch_batch_profiles(
         except (GraphQLError, httpx.HTTPError) as exc:
             errors.append(error_record("enrich", ",".join(logins[:3]), exc, logins=len(logins), fallback="rest"))
 
-    def one(login: str) -> dict[str, Any] | BaseException | None:
+    def one(login: str) -> Profile | BaseException | None:
         try:
             return gateway.profiles([login], rest=True)[login]
         except GithubException as exc:
@@ -110,39 +109,37 @@ def fetch_batch_profiles(
     return dict(zip(logins, run_parallel(one, logins, workers), strict=True))
 
 
-def commit_address(
-    gateway: GitHubGateway, login: str, contributed: dict[str, int], repos: dict[str, dict[str, Any]]
-) -> dict[str, Any]:
+def commit_address(gateway: GitHubGateway, login: str, contributed: dict[str, int], repos: dict[str, Repo]) -> Lead:
     """A commit author address for `login`: from the repositories' commit pages already read (one
     page covers many people), else from `?author=` on the repository they contribute most to."""
     ranked = sorted(contributed, key=lambda name: (-contributed[name], name))
     for name in ranked:
-        if found := repos.get(name, {}).get("commit_authors", {}).get(login):
-            return {
-                "email": found["email"],
-                "email_source": "commit",
-                "provenance": {
-                    "source": "commit",
-                    "repo": name,
-                    "sha": found["sha"],
-                    "url": found["url"],
-                    "via": "commit_page",
-                    "fetched_at": found.get("fetched_at", utc_now()),
-                },
-            }
+        if found := repos.get(name, Repo()).get("commit_authors", {}).get(login):
+            return Lead(
+                email=found["email"],
+                email_source="commit",
+                provenance=Provenance(
+                    source="commit",
+                    repo=name,
+                    sha=found["sha"],
+                    url=found["url"],
+                    via="commit_page",
+                    fetched_at=found.get("fetched_at", utc_now()),
+                ),
+            )
     top_repo = ranked[0]
-    for found in gateway.commit_addresses(top_repo, login):
-        if not is_noreply(found["email"]):
-            return {
-                "email": found["email"],
-                "email_source": "commit",
-                "provenance": {
-                    "source": "commit",
-                    "repo": top_repo,
-                    "sha": found["sha"],
-                    "url": found["url"],
-                    "via": "author_filter",
-                    "fetched_at": utc_now(),
-                },
-            }
-    return {}
+    for hit in gateway.commit_addresses(top_repo, login):
+        if not is_noreply(hit["email"]):
+            return Lead(
+                email=hit["email"],
+                email_source="commit",
+                provenance=Provenance(
+                    source="commit",
+                    repo=top_repo,
+                    sha=hit["sha"],
+                    url=hit["url"],
+                    via="author_filter",
+                    fetched_at=utc_now(),
+                ),
+            )
+    return Lead()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from langgraph.runtime import Runtime
@@ -12,6 +11,7 @@ from cmo_agent.accounts import is_bot, is_noreply
 from cmo_agent.adapters.mx import MxVerdict, mx_checker_from
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.config import Settings
+from cmo_agent.core.records import Hygiene, Lead, Profile
 from cmo_agent.core.state import RunState
 from cmo_agent.core.suppression import open_suppressions
 from cmo_agent.stages.common import report_progress, run_parallel, settings_of
@@ -81,7 +81,7 @@ def check_address(address: str) -> tuple[str | None, str | None]:
     return normalized, None
 
 
-def hygiene(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:
+def hygiene(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
     """Validate and filter every enriched lead's address; duplicates keep the most active person.
 
     Order of reasons: not enriched, bot, no address, noreply, syntax, role account, suppressed,
@@ -89,10 +89,10 @@ def hygiene(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any
     """
     settings = settings_of(runtime)
     leads = state.get("leads", {})
-    checked: dict[str, dict[str, Any]] = {}
+    checked: dict[str, Lead] = {}
     owners: dict[str, str] = {}
     ordered = sorted(leads.values(), key=lambda lead: (-lead["contributions"], lead["login"].lower()))
-    addresses = {lead["login"]: check_address(lead["email"]) for lead in ordered if lead.get("email")}
+    addresses = {lead["login"]: check_address(email) for lead in ordered if (email := lead.get("email"))}
     with open_suppressions(settings) as suppressions:
         suppressed = suppressions.suppressed(a for a, _ in addresses.values() if a is not None)
     for lead in ordered:
@@ -101,7 +101,7 @@ def hygiene(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any
         normalized: str | None = None
         if lead["status"] != "enriched":
             reason = f"not_enriched:{lead['status']}"
-        elif is_bot(login, lead.get("profile", {}).get("type")):
+        elif is_bot(login, lead.get("profile", Profile()).get("type")):
             reason = "bot"
         elif login not in addresses:
             reason = "no_address"
@@ -113,12 +113,12 @@ def hygiene(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any
                 owner = owners.setdefault(normalized.lower(), login)
                 if owner != login:
                     normalized, reason = None, f"duplicate_of:{owner}"
-        checked[login] = {"hygiene": {"ok": reason is None, "reason": reason}, "address": normalized}
+        checked[login] = Lead(hygiene=Hygiene(ok=reason is None, reason=reason), address=normalized)
     counters = _check_domains(checked, settings, runtime)
     report_progress(runtime, "hygiene", len(checked), len(leads))
     reasons: dict[str, int] = {}
     for entry in checked.values():
-        key = (entry["hygiene"]["reason"] or "ok").split(":")[0]
+        key = (entry["hygiene"].get("reason") or "ok").split(":")[0]
         reasons[key] = reasons.get(key, 0) + 1
     mx = Counter(entry["hygiene"]["mx"] for entry in checked.values() if "mx" in entry["hygiene"])
     return {
@@ -128,19 +128,17 @@ def hygiene(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any
     }
 
 
-def _check_domains(
-    checked: dict[str, dict[str, Any]], settings: Settings, runtime: Runtime[CampaignContext]
-) -> dict[str, int]:
+def _check_domains(checked: dict[str, Lead], settings: Settings, runtime: Runtime[CampaignContext]) -> dict[str, int]:
     """Look up the mail records of every domain still in play (in parallel); a domain that cannot
     receive mail rejects its addresses, a lookup that cannot be made leaves them "unverified"."""
     checker = mx_checker_from(settings)
     if checker is None:
         return {}
-    passing = [entry for entry in checked.values() if entry["hygiene"]["ok"]]
-    domains = sorted({entry["address"].rpartition("@")[2].lower() for entry in passing})
+    passing = [(entry, address) for entry in checked.values() if (address := entry.get("address"))]
+    domains = sorted({address.rpartition("@")[2].lower() for _, address in passing})
     verdicts = dict(zip(domains, run_parallel(checker.check, domains, MX_WORKERS), strict=True))
-    for entry in passing:
-        verdict = verdicts[entry["address"].rpartition("@")[2].lower()]
+    for entry, address in passing:
+        verdict = verdicts[address.rpartition("@")[2].lower()]
         entry["hygiene"]["mx"] = str(verdict)
         if verdict in (MxVerdict.NO_DOMAIN, MxVerdict.NO_MAIL):
             entry["hygiene"] |= {"ok": False, "reason": f"no_mail_domain:{verdict}"}

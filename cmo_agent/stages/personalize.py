@@ -13,6 +13,7 @@ from cmo_agent.adapters.llm_prices import with_cost
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.config import Settings
 from cmo_agent.core.errors import utc_now
+from cmo_agent.core.records import Draft, Lead, Personalization
 from cmo_agent.core.state import RunState
 from cmo_agent.drafting.checks import draft_problem
 from cmo_agent.drafting.facts import allowed_links, lead_pages, model_facts, template_facts
@@ -69,20 +70,20 @@ def _model_drafts(
     return dict(zip(logins, run_parallel(ask, logins, settings.llm_workers), strict=True))
 
 
-def personalize(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:
+def personalize(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
     """Draft the next batch. A draft with a missing fact is rejected with its reason, never sent half-filled;
     a model draft that fails its checks is replaced by the template's, with the reason on the lead."""
     settings = settings_of(runtime)
     sender_name, sender_email = sender_of(settings)
     batch = pending_drafts(state)[: settings.batch_size]
     leads, repos, query = state.get("leads", {}), state.get("repos", {}), state.get("query", "")
-    lead_updates: dict[str, dict[str, Any]] = {}
+    lead_updates: dict[str, Lead] = {}
     facts: dict[str, dict[str, Any]] = {}
     for login in batch:
         try:
             facts[login] = template_facts(leads[login], repos, query, sender_name, settings.pitch)
         except (KeyError, IndexError) as exc:
-            lead_updates[login] = {"draft_error": f"missing fact: {type(exc).__name__}: {exc}"}
+            lead_updates[login] = Lead(draft_error=f"missing fact: {type(exc).__name__}: {exc}")
 
     answers: dict[str, EmailDraft | str] = {}
     counters: dict[str, int] = {}
@@ -92,33 +93,38 @@ def personalize(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str,
             answers = _model_drafts(client, settings, facts, state)
             counters = with_cost(client.counters(), client.model, settings.llm_prices)
 
-    drafts: dict[str, dict[str, Any]] = {}
+    drafts: dict[str, Draft] = {}
     for login, lead_facts in facts.items():
+        address = leads[login].get("address")
+        if address is None:  # pending_drafts takes only leads whose address passed hygiene
+            lead_updates[login] = Lead(draft_error="no address that passed hygiene")
+            continue
         answer = answers.get(login)
-        draft: dict[str, Any]
+        draft: Draft
         if isinstance(answer, EmailDraft):
-            draft = {"subject": answer.subject, "body": answer.body, "generator": "llm"}
+            draft = Draft(subject=answer.subject, body=answer.body, generator="llm")
             draft |= {"prompt_version": MODEL_PROMPT_VERSION, "model": client.model if client else None}
         else:
             try:
                 subject, body = draft_from_template(lead_facts)
             except TemplateError as exc:
-                lead_updates[login] = {"draft_error": f"{type(exc).__name__}: {exc}"}
+                lead_updates[login] = Lead(draft_error=f"{type(exc).__name__}: {exc}")
                 continue
             # The template's draft passes the same checks as the model's; one that fails is not sent.
             allowed = [*lead_pages(leads[login]), *([settings.sender_website] if settings.sender_website else [])]
             if problem := draft_problem(subject, body, sender_email, allowed):
-                lead_updates[login] = {"draft_error": f"template draft failed its checks: {problem}"}
+                lead_updates[login] = Lead(draft_error=f"template draft failed its checks: {problem}")
                 continue
-            draft = {"subject": subject, "body": body, "generator": "template", "prompt_version": TEMPLATE_VERSION}
+            draft = Draft(subject=subject, body=body, generator="template", prompt_version=TEMPLATE_VERSION)
             if omitted := lead_facts.get("omitted_facts"):
                 draft["omitted_facts"] = omitted
             if answer is not None:
                 draft["fallback_reason"] = answer
-        lead_updates[login] = {"personalization": {k: draft.get(k) for k in ("generator", "fallback_reason")}}
+        how = Personalization(generator=draft.get("generator"), fallback_reason=draft.get("fallback_reason"))
+        lead_updates[login] = Lead(personalization=how)
         drafts[login] = draft | {
             "login": login,
-            "to": leads[login]["address"],
+            "to": address,
             "message_id": message_id_for(state["job_id"], login, sender_email),
             "status": "drafted",
             "drafted_at": utc_now(),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from langgraph.runtime import Runtime
 
 from cmo_agent.context import CampaignContext
+from cmo_agent.core.records import Lead, Profile, Repo
 from cmo_agent.core.state import RunState
 from cmo_agent.stages.common import param, report_progress
 from cmo_agent.targeting.icp import IcpProfile, profile_for
@@ -21,11 +22,9 @@ def _mentions(text: str | None, words: list[str]) -> list[str]:
     return sorted({w for w in words if w.lower() in lowered})
 
 
-def signals(
-    lead: dict[str, Any], repos: dict[str, dict[str, Any]], icp: IcpProfile, now: datetime
-) -> list[tuple[str, float, str]]:
+def signals(lead: Lead, repos: Mapping[str, Repo], icp: IcpProfile, now: datetime) -> list[tuple[str, float, str]]:
     """(signal, fraction of its weight earned, why) for every signal the profile scores."""
-    profile = lead.get("profile", {})
+    profile = lead.get("profile", Profile())
     their_repos = [repos[name] for name in lead["repos"] if name in repos]
     found: list[tuple[str, float, str]] = []
     if icp.topics:
@@ -42,7 +41,7 @@ def signals(
     earned = min(1.0, math.log2(1 + followers) / math.log2(1 + icp.followers_for_full_marks))
     found.append(("followers", earned, f"{followers} followers"))
     recent = now - timedelta(days=icp.active_within_days)
-    pushed = [datetime.fromisoformat(repo["pushed_at"]) for repo in their_repos if repo.get("pushed_at")]
+    pushed = [datetime.fromisoformat(at) for repo in their_repos if (at := repo.get("pushed_at"))]
     active = any(p.astimezone(UTC) >= recent for p in pushed)
     why = f"{'' if active else 'not '}active in the last {icp.active_within_days} days"
     found.append(("activity", float(active), why))
@@ -58,9 +57,7 @@ def signals(
     return found
 
 
-def score_lead(
-    lead: dict[str, Any], repos: dict[str, dict[str, Any]], icp: IcpProfile, now: datetime
-) -> tuple[int, list[str]]:
+def score_lead(lead: Lead, repos: Mapping[str, Repo], icp: IcpProfile, now: datetime) -> tuple[int, list[str]]:
     """The lead's score (the weighted share of signals earned, 0–100) and one reason per signal."""
     weights = icp.weights.model_dump()
     scored = [(name, earned, why) for name, earned, why in signals(lead, repos, icp, now) if weights[name] > 0]
@@ -71,20 +68,20 @@ def score_lead(
     return round(100 * sum(weights[name] * earned for name, earned, _ in scored) / total), reasons
 
 
-def score(state: RunState, runtime: Runtime[CampaignContext]) -> dict[str, Any]:
+def score(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
     """Score every lead whose address passed hygiene; `min_score` decides who qualifies."""
     icp = profile_for(state.get("query", ""), state["goal"], param(state, "icp", None))
     min_score = int(param(state, "min_score", DEFAULT_MIN_SCORE))
     repos = state.get("repos", {})
     now = datetime.now(UTC)
-    scored: dict[str, dict[str, Any]] = {}
+    scored: dict[str, Lead] = {}
     for login, lead in state.get("leads", {}).items():
         if not lead.get("hygiene", {}).get("ok"):
             continue
         value, reasons = score_lead(lead, repos, icp, now)
-        scored[login] = {"score": value, "score_reasons": reasons, "qualified": value >= min_score}
+        scored[login] = Lead(score=value, score_reasons=reasons, qualified=value >= min_score)
     report_progress(runtime, "score", len(scored), len(scored))
-    qualified = sum(1 for s in scored.values() if s["qualified"])
+    qualified = sum(1 for s in scored.values() if s.get("qualified"))
     return {
         "leads": scored,
         "reports": {

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cmo_agent.adapters.llm import LLMClient, LLMError, LLMUnavailable, llm_client_from
 from cmo_agent.core.config import Settings
-from cmo_agent.core.errors import quoted
+from cmo_agent.core.errors import Rejected, quoted
 from cmo_agent.resources import resource_path
 from cmo_agent.targeting.query import ACTIVE_WINDOW_DAYS, query_from_goal
 
@@ -38,12 +38,8 @@ MAX_QUERY_LENGTH = 256
 MAX_OPERATORS = 5
 
 
-class InvalidQuery(ValueError):
+class InvalidQuery(Rejected):
     """A search query GitHub would reject or that the pipeline must not run; `reason` says why."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class QueryAnswer(BaseModel):

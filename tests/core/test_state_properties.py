@@ -22,8 +22,6 @@ from langgraph.graph import END, START, StateGraph
 
 from cmo_agent.core.checkpointer import open_checkpointer
 from cmo_agent.core.state import (
-    Keyed,
-    Record,
     RunState,
     add_counters,
     append_errors,
@@ -35,6 +33,10 @@ from cmo_agent.core.state import (
     upsert_by_key,
 )
 from tests.strategies import json_values, plain_text
+
+# The reducers are generic over the record type; these properties use free-form records.
+Record = dict[str, Any]
+Keyed = dict[str, Record]
 
 # Few keys, fields and ids, so that writes collide often.
 keys = st.sampled_from(["ada", "bob", "cy", "dee"])

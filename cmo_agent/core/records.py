@@ -1,0 +1,215 @@
+"""The records under RunState, typed: what a repository, candidate, lead, draft and error hold.
+
+They are TypedDicts, so they stay plain JSON-able dicts in checkpoints and exports while strict mypy
+checks every field a stage reads or writes. Every record is `total=False`: the keyed collections
+merge partial updates (`upsert_by_key`), so a stage writes only the fields it owns — hygiene writes
+`hygiene` and `address` into a lead, score writes `score`, `score_reasons` and `qualified`.
+
+Who writes what, in pipeline order:
+
+- `Repo`: discover (search fields), extract_candidates (`contributors_*`, `commit_authors`);
+- `Candidate`: extract_candidates;
+- `Lead`: enrich (`status`, `profile`, `email`, `provenance`), hygiene (`hygiene`, `address`),
+  score (`score`, `score_reasons`, `qualified`), personalize (`personalization`, `draft_error`);
+- `Draft`: personalize (the message), approve (`rejected`), deliver (its `DeliveryStatus` and when);
+- `ErrorRecord`: any stage, through `core.errors.error_record`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+LeadStatus = Literal["enriched", "missing", "error"]
+"""What enrichment found: a profile, no such account (deleted or renamed), or a failed lookup."""
+EmailSource = Literal["profile", "commit"]
+"""Where a lead's address came from: the public profile, or a commit they authored."""
+Generator = Literal["llm", "template"]
+"""Who wrote a draft: the model (checked), or the versioned templates."""
+DraftStatus = Literal["drafted", "rejected"]
+"""A draft before delivery: waiting to go, or rejected at the approval gate (never delivered)."""
+DeliveryStatus = Literal["written", "sent", "deferred", "bounced", "failed", "suppressed", "unknown"]
+"""What delivery did: an outbox file; over SMTP accepted, deferred by a 4xx (retried), refused for
+good (5xx: `bounced` for the recipient, `failed` otherwise), stopped by the suppression list, or
+`unknown` when the connection broke after the message was handed over (never retried)."""
+MessageStatus = DraftStatus | DeliveryStatus
+"""A draft's `status` over its whole life."""
+
+PENDING_STATUSES: frozenset[MessageStatus] = frozenset(["drafted", "deferred"])
+"""Statuses delivery still has to act on."""
+DELIVERED_STATUSES: frozenset[MessageStatus] = frozenset(["written", "sent"])
+"""Statuses that mean the message left the campaign (an outbox file, or accepted by the relay)."""
+
+
+class CommitAuthor(TypedDict):
+    """A person's newest usable commit address on a repository's latest commit page."""
+
+    email: str
+    sha: str
+    url: str
+    fetched_at: str
+
+
+class Repo(TypedDict, total=False):
+    """A repository found by discover, by full name (`owner/name`)."""
+
+    full_name: str
+    html_url: str
+    description: str
+    topics: list[str]
+    language: str | None
+    stars: int
+    archived: bool
+    fork: bool
+    pushed_at: str | None
+    contributors_fetched: bool
+    """False until extract_candidates has listed its contributors (or failed to)."""
+    contributors: int
+    """Human contributors kept."""
+    bots_dropped: int
+    contributors_error: str
+    commit_authors: dict[str, CommitAuthor]
+    """By login (email_sources with "commit")."""
+
+
+class Candidate(TypedDict, total=False):
+    """A person found in repositories, by login."""
+
+    login: str
+    repos: dict[str, int]
+    """Contributions by repository full name."""
+    contributions: int
+    """Their sum."""
+
+
+class Profile(TypedDict, total=False):
+    """A GitHub user's public profile (REST or GraphQL, the same fields)."""
+
+    login: str
+    name: str | None
+    company: str | None
+    blog: str | None
+    location: str | None
+    email: str | None
+    bio: str | None
+    type: str | None
+    followers: int
+    public_repos: int
+    html_url: str | None
+    api_url: str
+    created_at: str | None
+    updated_at: str | None
+
+
+class Provenance(TypedDict, total=False):
+    """Where and when a lead's address was found."""
+
+    source: EmailSource
+    url: str
+    fetched_at: str
+    repo: str
+    """The repository of the commit (commit addresses)."""
+    sha: str
+    via: Literal["commit_page", "author_filter"]
+    """A commit page read for everyone, or a `?author=` lookup for this person."""
+
+
+class Hygiene(TypedDict, total=False):
+    """Whether a lead's address is fit to write to, and why not."""
+
+    ok: bool
+    reason: str | None
+    """None when ok; else `reason` or `reason:detail` (for example `suppressed:unsubscribe`)."""
+    mx: str
+    """The domain's mail records verdict, when checked."""
+
+
+class Personalization(TypedDict, total=False):
+    """How the lead's draft was written."""
+
+    generator: Generator | None
+    fallback_reason: str | None
+
+
+class Lead(TypedDict, total=False):
+    """An enriched candidate, by login: profile, address and provenance, hygiene, score."""
+
+    login: str
+    repos: dict[str, int]
+    contributions: int
+    status: LeadStatus
+    error: str
+    """Why enrichment failed (status "error")."""
+    profile: Profile
+    email: str | None
+    """The address as found."""
+    email_source: EmailSource | None
+    provenance: Provenance
+    hygiene: Hygiene
+    address: str | None
+    """The address as normalized by hygiene; None when it failed."""
+    score: int
+    """0–100 against the ideal customer profile."""
+    score_reasons: list[str]
+    qualified: bool
+    personalization: Personalization
+    draft_error: str
+    """Why no draft could be written (a missing fact, a template draft that failed its checks)."""
+
+
+class Draft(TypedDict, total=False):
+    """A drafted message by lead login, with its delivery status."""
+
+    login: str
+    to: str
+    subject: str
+    body: str
+    generator: Generator
+    prompt_version: str
+    model: str | None
+    omitted_facts: dict[str, str]
+    """Facts left out of a template draft, with why (see `drafting.facts.template_facts`)."""
+    fallback_reason: str
+    """Why the model's draft was not used (the template's was)."""
+    message_id: str
+    status: MessageStatus
+    drafted_at: str
+    outbox_path: str
+    delivered_at: str
+    sent_at: str
+    smtp_code: int | None
+    attempts: int
+    retry_at: float
+    """When a deferred message is due again (Unix time)."""
+    suppressed_by: str
+    resend_after_unknown: bool
+    """Put back to `drafted` by `resume --resend-unknown` after an `unknown` outcome."""
+
+
+class ErrorRecord(TypedDict):
+    """A failure in RunState.errors: of one item, or of a whole stage (`context.stage_failed`)."""
+
+    id: str
+    """Derived from stage, item and message: the same failure recorded twice is kept once."""
+    stage: str
+    item: str
+    error: str
+    """`ExceptionType: message`."""
+    traceback: str
+    context: dict[str, Any]
+    """The input that failed (never secrets)."""
+    at: str
+
+
+class RunParams(TypedDict, total=False):
+    """A run's options (`RunState.params`), as checked by `core.params.validate_params`; unset ones
+    take the stages' defaults."""
+
+    query: str
+    max_repos: int
+    max_leads: int
+    min_score: int
+    email_sources: list[EmailSource]
+    icp: dict[str, Any]
+    deliver: Literal["outbox", "smtp"]
+    require_approval: bool
+    demo: bool

@@ -1,0 +1,64 @@
+"""What a campaign's state adds up to: the funnel, model usage and delivery outcomes.
+
+One module for every view of them: the report stage keeps them in `reports.summary`, and the CLI's
+run summary and `status` show them, so each number is computed one way everywhere.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from cmo_agent.core.config import Settings
+from cmo_agent.core.records import DELIVERED_STATUSES
+from cmo_agent.core.state import RunState
+
+SMTP_OUTCOMES = ("sent", "bounced", "deferred", "unknown", "failed")
+
+
+def funnel(state: RunState) -> dict[str, int]:
+    """How many items reached each stage, counted from the state itself."""
+    leads = state.get("leads", {}).values()
+    drafts = state.get("to_send", {}).values()
+    return {
+        "repos": len(state.get("repos", {})),
+        "candidates": len(state.get("candidates", {})),
+        "enriched": sum(1 for lead in leads if lead.get("status") == "enriched"),
+        "with_address": sum(1 for lead in leads if lead.get("email")),
+        "valid_address": sum(1 for lead in leads if lead.get("hygiene", {}).get("ok")),
+        "qualified": sum(1 for lead in leads if lead.get("qualified")),
+        "drafted": len(state.get("to_send", {})),
+        "delivered": sum(1 for d in drafts if d.get("status") in DELIVERED_STATUSES),
+    }
+
+
+def llm_usage(state: RunState, settings: Settings) -> dict[str, Any]:
+    """Model requests, tokens and the estimated cost; why drafts fell back to the template."""
+    counters = state.get("counters", {})
+    usage: dict[str, Any] = {
+        key: counters.get(key, 0) for key in ("llm_calls", "llm_prompt_tokens", "llm_completion_tokens")
+    }
+    if "llm_cost_micro_usd" in counters:
+        usage["estimated_cost_usd"] = round(counters["llm_cost_micro_usd"] / 1_000_000, 6)
+    elif usage["llm_calls"]:
+        usage["estimated_cost_usd"] = None
+        usage["note"] = f"no price known for {settings.llm_model}; set CMO_LLM_PRICES to estimate the cost"
+    reasons = Counter(
+        str(draft["fallback_reason"]).split(":")[0]
+        for draft in state.get("to_send", {}).values()
+        if "fallback_reason" in draft
+    )
+    usage["fallbacks"] = dict(reasons)
+    return usage
+
+
+def delivery_counts(state: RunState) -> dict[str, int]:
+    """Drafts by status (drafted, rejected, written, sent, bounced, ...)."""
+    return dict(Counter(str(draft.get("status")) for draft in state.get("to_send", {}).values()))
+
+
+def smtp_outcomes(state: RunState) -> dict[str, int]:
+    """What SMTP delivery did, by status; empty for outbox runs."""
+    counts = delivery_counts(state)
+    counts.pop("written", None)
+    return counts if any(status in counts for status in SMTP_OUTCOMES) else {}
