@@ -15,8 +15,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.world.snapshot import build_snapshot
 from cmo_agent.core.config import Settings
-from cmo_agent.demo.build_snapshot import build_snapshot
 from cmo_agent.demo.github_server import GitHubStandIn, shift_dates
 from cmo_agent.runner import checkpoint_history, start_campaign
 

@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.world.snapshot import build_snapshot
 from cmo_agent.accounts import is_bot, is_noreply
 from cmo_agent.adapters.github import endpoint_of
 from cmo_agent.core.config import Settings
-from cmo_agent.demo.build_snapshot import build_snapshot
 from cmo_agent.demo.github_server import GitHubStandIn, shift_dates
 from cmo_agent.runner import start_campaign
 from cmo_agent.stages.hygiene import check_address

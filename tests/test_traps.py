@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from bench.world.snapshot import build_snapshot
 from cmo_agent.accounts import is_noreply
 from cmo_agent.core.config import Settings
-from cmo_agent.demo.build_snapshot import build_snapshot
 from cmo_agent.demo.github_server import Fault, GitHubStandIn, shift_dates
 from cmo_agent.runner import start_campaign
 from cmo_agent.stages.hygiene import ROLE_LOCAL_PARTS

@@ -1,0 +1,1 @@
+"""Figures and the generated test world: tools of a checkout, not shipped in the wheel."""
