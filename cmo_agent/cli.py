@@ -585,7 +585,12 @@ def main() -> None:
     # psycopg logs what it ignores while closing a connection the server dropped; the command
     # reports that failure itself, in one line.
     logging.getLogger("psycopg").addHandler(logging.NullHandler())
-    app(prog_name="cmo-agent")
+    from cmo_agent.stages.common import shutdown_pools
+
+    try:
+        app(prog_name="cmo-agent")
+    finally:
+        shutdown_pools()  # the stages' worker threads end with the command, not at interpreter exit
 
 
 if __name__ == "__main__":

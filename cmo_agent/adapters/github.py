@@ -164,10 +164,29 @@ class _LimitedHTTPS(HTTPSRequestsConnectionClass):
         return _send_limited(super().getresponse, self.url)
 
 
-Requester.injectConnectionClasses(_LimitedHTTP, _LimitedHTTPS)
-# injectConnectionClasses also turns off connection reuse (it is meant for test doubles); keep
-# keep-alive, which matters for TLS to github.com.
-setattr(Requester, "_Requester__persist", True)  # noqa: B010
+PERSIST_ATTRIBUTE = "_Requester__persist"
+"""PyGithub's private switch for connection reuse, which `injectConnectionClasses` turns off."""
+_installed = False
+_install_lock = threading.Lock()
+
+
+def install() -> None:
+    """Route every PyGithub request through `_send_limited` (counted, paced, retried); idempotent.
+
+    PyGithub offers `Requester.injectConnectionClasses` for this, but it also turns off connection
+    reuse (it is meant for test doubles), so keep-alive, which matters for TLS to github.com, is
+    turned back on through a private attribute. If a PyGithub release renames it, this fails loudly
+    instead of silently opening a connection per request.
+    """
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        if not hasattr(Requester, PERSIST_ATTRIBUTE):
+            raise RuntimeError(f"PyGithub's Requester has no {PERSIST_ATTRIBUTE}: check the pinned PyGithub version")
+        Requester.injectConnectionClasses(_LimitedHTTP, _LimitedHTTPS)
+        setattr(Requester, PERSIST_ATTRIBUTE, True)
+        _installed = True
 
 
 _THREAD_CLIENTS = threading.local()
@@ -187,6 +206,7 @@ class GitHubGateway:
     """GitHub reads the pipeline needs, returned as plain dicts for RunState."""
 
     def __init__(self, settings: Settings, cache: GitHubCache | None = None) -> None:
+        install()
         self._settings = settings
         self._cache = cache
         token = settings.github_token

@@ -8,6 +8,7 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -129,6 +130,27 @@ def _reason(exc: BaseException) -> str:
     return "; ".join(lines) or type(exc).__name__
 
 
+_SQL_TOKENS = re.compile(r"""'(?:[^']|'')*'?|"(?:[^"]|"")*"?|--[^\n]*|/\*.*?(?:\*/|$)|\?|%|[^'"?%/-]+|.""", re.DOTALL)
+"""String literals, quoted identifiers and comments (whole, so nothing inside them is rewritten),
+placeholders, percent signs, and everything else."""
+
+
+@lru_cache(maxsize=256)
+def pyformat_sql(sql: str) -> str:
+    """`sql` written with `?` placeholders, for psycopg's `%s` style.
+
+    Only a `?` outside string literals, quoted identifiers and comments is a placeholder; every `%`
+    is doubled, because psycopg reads `%` as placeholder syntax everywhere, literals included.
+    """
+    out = []
+    for piece in _SQL_TOKENS.findall(sql):
+        if piece == "?":
+            out.append("%s")
+        else:
+            out.append(piece.replace("%", "%%"))
+    return "".join(out)
+
+
 class Database:
     """A DB-API connection in autocommit mode; SQL is written with `?` placeholders."""
 
@@ -137,7 +159,7 @@ class Database:
         self._ph = placeholder
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        cur = self._conn.execute(sql.replace("?", self._ph), tuple(params))
+        cur = self._conn.execute(pyformat_sql(sql) if self._ph == "%s" else sql, tuple(params))
         rows = cur.fetchall() if cur.description else []
         return [tuple(row) for row in rows]
 

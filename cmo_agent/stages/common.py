@@ -59,6 +59,20 @@ def _pool(workers: int) -> ThreadPoolExecutor:
         return _POOLS[workers]
 
 
+def shutdown_pools() -> int:
+    """Shut down every worker pool, cancelling work not started and waiting for work in flight (which
+    `run_parallel` never leaves behind unless its caller was interrupted); returns how many there were.
+
+    The CLI calls it before the process exits. A later `run_parallel` starts a fresh pool.
+    """
+    with _POOLS_LOCK:
+        pools = list(_POOLS.values())
+        _POOLS.clear()
+    for pool in pools:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return len(pools)
+
+
 def github_meter(settings: Settings, runtime: Runtime[CampaignContext] | None) -> RequestMeter:
     """A request meter for one node, following the configured limits and reporting waits as progress."""
     policy = LimitPolicy(
