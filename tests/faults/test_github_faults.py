@@ -1,4 +1,4 @@
-"""GitHub misbehaving in the ways tests/test_github_limits.py leaves out: limits that name no wait,
+"""GitHub misbehaving in the ways tests/adapters/test_github_limits.py leaves out: limits that name no wait,
 hung requests, malformed and incomplete answers, GraphQL errors for some people."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import pytest
 from cmo_agent.demo.github_server import GitHubStandIn
 from tests.conftest import REPO_ROOT
 
-LANGGRAPH = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "langgraph"
+LANGGRAPH = REPO_ROOT / ".venv" / "bin" / "langgraph"
 
 
 def _free_port() -> int:
