@@ -1,13 +1,16 @@
-"""Shared fixtures: the loopback GitHub stand-in, isolated data directories, and a CLI runner."""
+"""Shared fixtures: the loopback GitHub stand-in, isolated data directories, a CLI runner, a wait
+loop, and the guard that keeps tests not marked `e2e` (the fast tier) in-process."""
 
 from __future__ import annotations
 
 import os
 import secrets
+import socket
+import socketserver
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,34 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 _SCRUBBED = ("GITHUB_TOKEN", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CMO_CHECKPOINT_URL", "GITHUB_API_URL", "SMTP_HOST")
 
 
+def _refused(what: str) -> Callable[..., Any]:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"{what} in a test not marked e2e: mark it `@pytest.mark.e2e` (see README, Development)")
+
+    return refuse
+
+
+@pytest.fixture(autouse=True)
+def _fast_tier_stays_in_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test not marked e2e may not start a server, a Python subprocess or a forked process, so
+    that `make test-fast` is what it says (tools such as chattr may still run)."""
+    if request.node.get_closest_marker("e2e") is not None:
+        return
+    monkeypatch.setattr(socket.socket, "listen", _refused("a server was started"))
+    monkeypatch.setattr(socketserver.UDPServer, "server_activate", _refused("a UDP server was started"))
+    monkeypatch.setattr(os, "fork", _refused("a process was forked"))
+    python_bin = Path(sys.executable).parent
+    popen_init = subprocess.Popen.__init__
+
+    def popen(self: subprocess.Popen[Any], args: Any, *rest: Any, **kwargs: Any) -> None:
+        program = Path(str(args[0] if isinstance(args, list | tuple) else args).split()[0])
+        if program.parent == python_bin:
+            _refused(f"{program.name} was run as a subprocess")()
+        popen_init(self, args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", popen)
+
+
 @pytest.fixture(autouse=True)
 def _test_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Defaults for in-process Settings: MX checks would ask the machine's resolver (tests that
@@ -35,8 +66,10 @@ ADMIN_URL = os.environ.get("CMO_TEST_POSTGRES_URL", "postgresql://postgres@127.0
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh database for one test, dropped afterwards."""
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh database for one test, dropped afterwards (e2e tests only: it needs the machine's PostgreSQL)."""
+    if request.node.get_closest_marker("e2e") is None:
+        _refused("PostgreSQL was used")()
     name = f"cmo_test_{secrets.token_hex(4)}"
     try:
         admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
@@ -97,6 +130,24 @@ def unexpected_errors(snapshot: dict[str, Any], state: dict[str, Any]) -> list[d
     return [error for error in state.get("errors", []) if error.get("item") not in missing]
 
 
+def wait_until(
+    condition: Callable[[], object],
+    timeout: float = 60,
+    proc: subprocess.Popen[str] | None = None,
+    what: str = "the condition",
+    every: float = 0.01,
+) -> None:
+    """Poll `condition` every `every` seconds until it holds: for waiting on what another thread or
+    process does, instead of a sleep of a guessed length. Fails after `timeout` seconds, or as soon as
+    `proc`, the process expected to bring it about, has ended."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"the process ended before {what}: {proc.communicate()}")
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout} s"
+        time.sleep(every)
+
+
 def start_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
     """`python -m cmo_agent ARGS` started in the background, its output captured."""
     return subprocess.Popen(
@@ -115,11 +166,7 @@ def start_run_until(
     """Start `cmo-agent ARGS` in the background and return once the stand-in has served
     `requests` requests on paths matching `path_regex` (the moment to interrupt it)."""
     proc = start_cli(args, env, cwd)
-    deadline = time.monotonic() + 60
-    while github.count(path_regex) < requests:
-        assert proc.poll() is None, f"the run ended before it could be interrupted: {proc.stderr}"
-        assert time.monotonic() < deadline, "the run did not get there within 60 s"
-        time.sleep(0.01)
+    wait_until(lambda: github.count(path_regex) >= requests, proc=proc, what=f"{requests} requests to {path_regex}")
     return proc
 
 

@@ -18,6 +18,7 @@ def test_readme_has_the_seed_example_and_the_script_example() -> None:
     assert "get_state_history" in BLOCKS[1]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_python_block_runs(
     index: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]

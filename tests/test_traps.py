@@ -17,6 +17,8 @@ from cmo_agent.demo.github_server import Fault, GitHubStandIn, shift_dates
 from cmo_agent.runner import start_campaign
 from cmo_agent.stages.hygiene import ROLE_LOCAL_PARTS
 
+pytestmark = pytest.mark.e2e
+
 GOAL = "Find active ML engineers"
 
 

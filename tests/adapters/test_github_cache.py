@@ -10,6 +10,8 @@ from cmo_agent.core.config import Settings
 from cmo_agent.demo.github_server import GitHubStandIn
 from cmo_agent.runner import start_campaign
 
+pytestmark = pytest.mark.e2e
+
 PARAMS = {"max_repos": 3, "email_sources": ["profile", "commit"]}
 
 

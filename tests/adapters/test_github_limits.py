@@ -26,6 +26,7 @@ def _run(tmp_path: Path, github: GitHubStandIn, **params: Any) -> dict[str, Any]
     return outcome.state
 
 
+@pytest.mark.e2e
 def test_server_errors_are_retried_and_counted(
     tmp_path: Path, github: GitHubStandIn, demo_snapshot: dict[str, Any]
 ) -> None:
@@ -39,6 +40,7 @@ def test_server_errors_are_retried_and_counted(
     assert counters["github_api_calls"] == len(github.requests)
 
 
+@pytest.mark.e2e
 def test_primary_rate_limit_window_waits_until_reset(
     tmp_path: Path, github: GitHubStandIn, demo_snapshot: dict[str, Any]
 ) -> None:
@@ -60,6 +62,7 @@ def test_primary_rate_limit_window_waits_until_reset(
     assert not unexpected_errors(demo_snapshot, state)
 
 
+@pytest.mark.e2e
 def test_secondary_limit_honours_retry_after(tmp_path: Path, github: GitHubStandIn) -> None:
     github.faults.append(
         Fault(r"^/search/", 429, times=1, headers={"retry-after": "1"}, body={"message": "secondary rate limit"})
@@ -86,6 +89,7 @@ def test_limit_decisions(status: int, headers: dict[str, str], body: str, expect
     assert limit_wait(status, headers, body, attempt=0, policy=LimitPolicy(), now=1000.0) == expected
 
 
+@pytest.mark.e2e
 def test_pagination_limit_422_ends_the_list(
     tmp_path: Path, github: GitHubStandIn, demo_snapshot: dict[str, Any]
 ) -> None:

@@ -62,6 +62,7 @@ def _search(stand_in: GitHubStandIn, query: str, take: int | None = None) -> tup
     return names, log, meter
 
 
+@pytest.mark.e2e
 def test_more_than_a_thousand_results_are_reached_by_splitting(crowded: dict[str, Any]) -> None:
     with GitHubStandIn(crowded) as stand_in:
         stand_in.limits["search"] = (10_000, 60)
@@ -75,6 +76,7 @@ def test_more_than_a_thousand_results_are_reached_by_splitting(crowded: dict[str
     assert meter.total <= 27 + 12
 
 
+@pytest.mark.e2e
 def test_search_stops_when_the_caller_has_enough(crowded: dict[str, Any]) -> None:
     with GitHubStandIn(crowded) as stand_in:
         names, log, _ = _search(stand_in, "topic:vector-database", take=150)
@@ -82,6 +84,7 @@ def test_search_stops_when_the_caller_has_enough(crowded: dict[str, Any]) -> Non
     assert names[0] == "bulk/ranked-1499", "most starred first"
 
 
+@pytest.mark.e2e
 def test_a_user_star_range_is_kept_while_splitting(crowded: dict[str, Any]) -> None:
     with GitHubStandIn(crowded) as stand_in:
         stand_in.limits["search"] = (10_000, 60)
@@ -90,6 +93,7 @@ def test_a_user_star_range_is_kept_while_splitting(crowded: dict[str, Any]) -> N
     assert all(q.count("stars:") == 1 for q in log.queries)
 
 
+@pytest.mark.e2e
 def test_a_spent_search_budget_is_waited_for_not_hit(crowded: dict[str, Any]) -> None:
     with GitHubStandIn(crowded) as stand_in:
         stand_in.limits["search"] = (3, 2)

@@ -12,6 +12,8 @@ from cmo_agent.adapters.mx import MxChecker, MxVerdict, mx_checker_from
 from cmo_agent.core.config import Settings
 from tests.loopback.dns_server import DnsStandIn
 
+pytestmark = pytest.mark.e2e
+
 ZONES = {
     "gmail.com": {"MX": ["5 gmail-smtp-in.l.google.com."]},
     "outlook.com": {"MX": ["10 outlook-com.olc.protection.outlook.com."]},

@@ -12,6 +12,8 @@ from cmo_agent.adapters.smtp import SmtpBounce, SmtpTemporary, SmtpTransport, Sm
 from cmo_agent.core.config import Settings
 from tests.loopback.smtp_server import SmtpStandIn
 
+pytestmark = pytest.mark.e2e
+
 
 def _message(to: str) -> EmailMessage:
     message = EmailMessage()

@@ -7,8 +7,12 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cmo_agent.demo.github_server import GitHubStandIn
 from tests.conftest import run_cli, start_run_until
+
+pytestmark = pytest.mark.e2e
 
 GOAL = "Find active ML engineers"
 BATCH = 10

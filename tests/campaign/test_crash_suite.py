@@ -32,6 +32,8 @@ from tests.loopback.openai_server import OpenAIStandIn
 from tests.loopback.smtp_server import SmtpStandIn, delivery_env
 from tests.stages.test_personalize import honest
 
+pytestmark = pytest.mark.e2e
+
 SEED = int(os.environ.get("CMO_CRASH_SEED", "20261127"))
 KEY = "sk-crash-suite"
 JOB = "crash"

@@ -11,9 +11,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cmo_agent.demo.github_server import GitHubStandIn
 from tests.conftest import run_cli
 from tests.loopback.smtp_server import SmtpStandIn, delivery_env
+
+pytestmark = pytest.mark.e2e
 
 PLANTED_LINK = "https://evil.example/claim-your-prize"
 HOSTILE_DESCRIPTIONS = [

@@ -6,9 +6,12 @@ import json
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from cmo_agent.graph import STAGES
 from tests.conftest import run_cli
+
+pytestmark = pytest.mark.e2e
 
 
 def test_demo_campaign_on_postgres(tmp_path: Path, base_env: dict[str, str], postgres_url: str) -> None:

@@ -8,10 +8,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cmo_agent.core.config import Settings
 from cmo_agent.demo.github_server import Fault, GitHubStandIn
 from cmo_agent.runner import open_campaigns
 from tests.conftest import run_cli, start_cli, start_run_until
+
+pytestmark = pytest.mark.e2e
 
 GOAL = "Find active ML engineers"
 

@@ -14,6 +14,8 @@ import pytest
 from cmo_agent.demo.github_server import GitHubStandIn
 from tests.conftest import REPO_ROOT
 
+pytestmark = pytest.mark.e2e
+
 LANGGRAPH = REPO_ROOT / ".venv" / "bin" / "langgraph"
 
 

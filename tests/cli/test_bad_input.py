@@ -16,9 +16,6 @@ import pytest
 from typer.testing import CliRunner
 
 from cmo_agent.cli import app
-from cmo_agent.core.config import Settings
-from cmo_agent.demo.snapshot import demo_settings
-from cmo_agent.runner import start_campaign
 
 GOAL = "Find active ML engineers"
 SECRETS = {
@@ -60,7 +57,7 @@ _FINISHED: list[Path] = []
 
 
 def _finished_job_dir() -> Path:
-    """A data directory holding one finished demo job `done` (made once per test session)."""
+    """A data directory holding the finished job `done` (written once per test session)."""
     if not _FINISHED:
         raise RuntimeError("the finished_job fixture did not run")
     return _FINISHED[0]
@@ -196,15 +193,10 @@ CASES: dict[str, Case] = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def finished_job(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """One small finished demo job, copied into the cases that need a job to exist."""
-    root = tmp_path_factory.mktemp("finished")
-    settings = Settings(CMO_DATA_DIR=root, CMO_MX_CHECK=False)
-    with demo_settings(settings) as demo:
-        outcome = start_campaign(demo, GOAL, {"max_repos": 1}, job_id="done")
-    assert outcome.status == "done", outcome.error
-    _FINISHED[:] = [root]
+@pytest.fixture(autouse=True)
+def finished_job(finished_data: Path) -> None:
+    """The finished job `done` (tests/cli/conftest.py), copied into the cases that need a job to exist."""
+    _FINISHED[:] = [finished_data]
 
 
 def _tree(root: Path) -> dict[str, str]:
@@ -292,6 +284,7 @@ def _run_process(args: list[bytes | str], env: dict[str, str], cwd: Path) -> sub
     )
 
 
+@pytest.mark.e2e
 def test_a_real_process_refuses_non_utf8_arguments_and_an_unreachable_database(
     tmp_path: Path, base_env: dict[str, str]
 ) -> None:

@@ -7,9 +7,13 @@ import time
 from email import message_from_bytes, policy
 from pathlib import Path
 
+import pytest
+
 from cmo_agent.core.state import SEED_KEYS
 from cmo_agent.graph import STAGES
 from tests.conftest import run_cli
+
+pytestmark = pytest.mark.e2e
 
 
 def test_demo_runs_end_to_end_and_can_be_inspected(tmp_path: Path, base_env: dict[str, str]) -> None:

@@ -31,6 +31,7 @@ def test_the_rewrite_changes_only_placeholders_and_percent_signs(sql: str) -> No
 
 
 @pytest.mark.e2e
+@pytest.mark.e2e
 def test_literals_with_question_marks_and_percent_signs_survive_on_postgresql(postgres_url: str) -> None:
     with open_database(postgres_url) as db:
         rows = db.execute("SELECT 'why?', '100%', ? /* and ? here */, ? -- ?", ["a", 2])

@@ -15,7 +15,7 @@ import pytest
 from cmo_agent.core.job_lock import JobBusy, hold_job_lock, jobs_running
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.e2e)])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'cmo_agent.db'}"
@@ -42,6 +42,7 @@ def test_a_held_lock_refuses_a_second_runner_and_is_seen_by_others(url: str) -> 
         pass
 
 
+@pytest.mark.e2e
 def test_the_lock_dies_with_a_killed_holder(url: str) -> None:
     ready = multiprocessing.get_context("fork").Event()
     holder = multiprocessing.get_context("fork").Process(target=_hold_until_killed, args=(url, "job", ready))

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from cmo_agent.demo.github_server import Fault, GitHubStandIn
+
+pytestmark = pytest.mark.e2e
 
 
 def _biggest_repo(snapshot: dict[str, Any]) -> dict[str, Any]:

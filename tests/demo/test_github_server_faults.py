@@ -8,7 +8,11 @@ import time
 import urllib.request
 from typing import Any
 
+import pytest
+
 from cmo_agent.demo.github_server import Fault, GitHubStandIn
+
+pytestmark = pytest.mark.e2e
 
 
 def _get(github: GitHubStandIn, path: str, data: bytes | None = None) -> tuple[int, bytes]:

@@ -17,6 +17,8 @@ from cmo_agent.runner import current_state
 from tests.conftest import ADMIN_URL, run_cli, start_run_until
 from tests.faults.conftest import GOAL, WORLD_ARGS, FaultFree, assert_no_traceback, decisions, settings_from, world_env
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def database(postgres_url: str) -> str:

@@ -32,6 +32,8 @@ from tests.faults.conftest import (
     world_settings,
 )
 
+pytestmark = pytest.mark.e2e
+
 SECONDARY_LIMIT = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
 Rewrite = Callable[[Any], Any]
 

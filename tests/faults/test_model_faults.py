@@ -18,6 +18,8 @@ from tests.faults.conftest import GOAL, WORLD, world_settings
 from tests.loopback.openai_server import Fault, OpenAIStandIn
 from tests.stages.test_personalize import honest
 
+pytestmark = pytest.mark.e2e
+
 KEY = "sk-test-faults"
 DRAFTS = 4
 

@@ -15,6 +15,8 @@ from tests.conftest import run_cli
 from tests.faults.conftest import GOAL, WORLD_ARGS, assert_no_traceback, settings_from, world_env
 from tests.loopback.smtp_server import HangUpStep, SmtpStandIn, delivery_env
 
+pytestmark = pytest.mark.e2e
+
 DRAFTS = 5
 
 

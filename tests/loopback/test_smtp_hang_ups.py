@@ -9,6 +9,8 @@ import pytest
 
 from tests.loopback.smtp_server import HangUpStep, SmtpStandIn
 
+pytestmark = pytest.mark.e2e
+
 MESSAGE = b"From: a@example.com\r\nTo: b@example.com\r\nSubject: hello\r\n\r\nHello.\r\n"
 
 

@@ -13,6 +13,8 @@ import pytest
 
 from tests.loopback.smtp_server import SmtpStandIn
 
+pytestmark = pytest.mark.e2e
+
 SENDER = "founder@cmo.example"
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from cmo_agent.core.config import Settings
 from cmo_agent.demo.github_server import GitHubStandIn
 from cmo_agent.runner import current_state, resume_campaign, start_campaign
+
+pytestmark = pytest.mark.e2e
 
 
 def test_gate_waits_then_delivers_all_but_the_rejected(tmp_path: Path, github: GitHubStandIn) -> None:

@@ -21,6 +21,8 @@ from cmo_agent.runner import current_state
 from tests.conftest import run_cli, start_cli
 from tests.loopback.smtp_server import SENDER, SmtpStandIn, delivery_env
 
+pytestmark = pytest.mark.e2e
+
 GOAL = "Find active ML engineers"
 
 

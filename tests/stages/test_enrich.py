@@ -12,6 +12,8 @@ from cmo_agent.demo.github_server import Fault, GitHubStandIn
 from cmo_agent.runner import start_campaign
 from tests.conftest import planted_missing, unexpected_errors
 
+pytestmark = pytest.mark.e2e
+
 GOAL = "Find active ML engineers"
 
 

@@ -16,6 +16,8 @@ from cmo_agent.runner import start_campaign
 from tests.conftest import run_cli
 from tests.loopback.dns_server import DnsStandIn
 
+pytestmark = pytest.mark.e2e
+
 GOAL = "Find active ML engineers"
 
 

@@ -20,9 +20,10 @@ import pytest
 from cmo_agent.adapters.llm_prices import LIST_PRICES, cost_micro_usd
 from cmo_agent.core.config import Settings
 from cmo_agent.demo.github_server import GitHubStandIn
-from cmo_agent.drafting.checks import draft_problem
 from cmo_agent.runner import resume_campaign, start_campaign
 from tests.loopback.openai_server import Fault, OpenAIStandIn
+
+pytestmark = pytest.mark.e2e
 
 GOAL = "Find active ML engineers"
 KEY = "sk-test-personalize"
@@ -246,32 +247,3 @@ def test_an_unpriced_model_has_no_cost_but_says_why(
     assert "llm_cost_micro_usd" not in state["counters"]
     llm = state["reports"]["summary"]["llm"]
     assert llm["estimated_cost_usd"] is None and "CMO_LLM_PRICES" in llm["note"]
-
-
-@pytest.mark.parametrize(
-    ("subject", "body", "problem"),
-    [
-        (
-            "Your work on tensorforge",
-            "Hi Ada,\n\nSee https://github.com/lumenlabs/tensorforge/pulls for " + "x" * 80,
-            None,
-        ),
-        ("Your work on tensorforge", "Hi Ada,\n\nMy site www.example.com/about has more. " + "x" * 80, None),
-        ("Your work on tensorforge", "Hi Ada,\n\nReply to dana@example.com any time. " + "x" * 80, None),
-        ("Your work", "Hi Ada,\n\nSee github.com/someone-else/repo please. " + "x" * 80, "not given"),
-        ("Your work", "Hi Ada,\n\nSee tinyurl.com/abc please. " + "x" * 80, "not given"),
-        ("Your work", "Hi Ada,\n\nSee javascript://alert please. " + "x" * 80, "not given"),
-        ("RE: hello", "Hi Ada,\n\n" + "x" * 80, "pretends"),
-        ("[Re]: hello", "Hi Ada,\n\n" + "x" * 80, "pretends"),
-        ("Hello\u202e", "Hi Ada,\n\n" + "x" * 80, "invisible"),
-        ("Hello {{ first_name }}", "Hi Ada,\n\n" + "x" * 80, "markup"),
-        ("Hello", "Hi [First Name],\n\n" + "x" * 80, "placeholder"),
-        ("Hello", "short", "characters"),
-        ("Hello", "Hi Ada,\n\nReply-To: x\n" + "x" * 80, "header-like"),
-        ("Hello", "Hi Ada,\n\nmail dana.other@example.com " + "x" * 80, "other than the sender's"),
-    ],
-)
-def test_draft_checks(subject: str, body: str, problem: str | None) -> None:
-    allowed = ["https://github.com/ada", "https://github.com/lumenlabs/tensorforge", "https://www.example.com"]
-    found = draft_problem(subject, body, SENDER, allowed)
-    assert (found is None) if problem is None else (found is not None and problem in found), found

@@ -73,6 +73,7 @@ def test_a_bad_profile_file_is_one_clear_error(tmp_path: Path, text: str, messag
         load_icp_file(path)
 
 
+@pytest.mark.e2e
 def test_the_cli_scores_with_the_file_and_refuses_a_bad_one(tmp_path: Path, base_env: dict[str, str]) -> None:
     good, bad = tmp_path / "good.toml", tmp_path / "bad.toml"
     good.write_text('locations = ["Berlin", "Montreal"]\n[weights]\nlocation = 60\n')

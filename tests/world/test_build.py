@@ -134,6 +134,7 @@ def test_long_tail_keeps_the_people_and_the_traps(
     assert any(c["author_email"].endswith("@users.noreply.github.com") for c in commits)
 
 
+@pytest.mark.e2e
 def test_the_stand_in_serves_old_tail_commits_only_through_author(long_tail_world: dict[str, Any]) -> None:
     name = long_tail_world["traps"]["paginated_repos"][0]
     old_tail = [login for repo, login in long_tail_world["traps"]["old_tail"] if repo == name]
