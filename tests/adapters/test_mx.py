@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,13 +55,12 @@ def test_resolver_that_denies_everything_leaves_addresses_unverified(dns_server:
     assert checker.counters()["mx:unverified"] == 3
 
 
-def test_silent_resolver_times_out_quickly_as_unverified(dns_server: DnsStandIn) -> None:
+def test_a_silent_resolver_leaves_addresses_unverified_after_probing_once(dns_server: DnsStandIn) -> None:
     dns_server.mode = "silent"
     checker = MxChecker(dns_server.address, timeout=0.3)
-    started = time.monotonic()
     assert checker.check("example.org") is MxVerdict.UNVERIFIED
     assert checker.check("a-only.example") is MxVerdict.UNVERIFIED
-    assert time.monotonic() - started < 2.0  # one timeout per probe domain, none per address
+    # One timeout per probe domain, none per address (how long that takes: bench/give_up.py).
     assert {name for name, _ in dns_server.queries} == {"gmail.com", "outlook.com"}
 
 

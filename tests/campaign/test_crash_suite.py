@@ -15,7 +15,7 @@ import sqlite3
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +27,7 @@ from cmo_agent.core.checkpointer import thread_id_for
 from cmo_agent.core.config import Settings
 from cmo_agent.demo.github_server import GitHubStandIn
 from cmo_agent.runner import current_state
-from tests.conftest import run_cli, start_cli
+from tests.conftest import run_cli, start_cli, wait_until
 from tests.loopback.openai_server import OpenAIStandIn
 from tests.loopback.smtp_server import SmtpStandIn, delivery_env
 from tests.stages.test_personalize import honest
@@ -183,20 +183,14 @@ def _stop(proc: subprocess.Popen[str], how: str) -> None:
         proc.send_signal(signal.SIGKILL)
     else:
         proc.send_signal(signal.SIGINT)
-        time.sleep(0.03)
+        time.sleep(0.03)  # a person's second press comes a moment later; two at once may arrive as one
         proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
 
 
 def _run_until(w: World, measure: str, at: int) -> subprocess.Popen[str]:
     proc = start_cli(ARGS, w.env, w.data.parent)
-    deadline = time.monotonic() + 90
-    reached: Callable[[], bool] = lambda: w.progress(measure) >= at  # noqa: E731
-    while not reached():
-        if proc.poll() is not None:
-            raise AssertionError(f"the run ended before {measure} reached {at}: {proc.communicate()}")
-        assert time.monotonic() < deadline, f"{measure} did not reach {at}"
-        time.sleep(0.003)
+    wait_until(lambda: w.progress(measure) >= at, timeout=90, proc=proc, what=f"{measure} reaching {at}", every=0.003)
     return proc
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import httpx
 import pytest
 
 from cmo_agent.demo.github_server import GitHubStandIn
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -42,17 +41,16 @@ def dev_server(tmp_path: Path, base_env: dict[str, str], github: GitHubStandIn) 
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
+
+    def answering() -> bool:
+        assert proc.poll() is None, (tmp_path / "langgraph-dev.log").read_text()[-3000:]
+        try:
+            return httpx.get(f"{url}/ok", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, (tmp_path / "langgraph-dev.log").read_text()[-3000:]
-            try:
-                if httpx.get(f"{url}/ok", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "langgraph dev did not start"
-            time.sleep(0.5)
+        wait_until(answering, timeout=90, what="langgraph dev answering", every=0.5)
         yield url
     finally:
         proc.terminate()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -17,12 +16,10 @@ pytestmark = pytest.mark.e2e
 
 
 def test_demo_runs_end_to_end_and_can_be_inspected(tmp_path: Path, base_env: dict[str, str]) -> None:
-    started = time.monotonic()
     result = run_cli(["run", "Find active ML engineers", "--demo", "--job-id", "demo-1"], base_env, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "job demo-1"
-    assert "outbox:" in result.stdout
-    assert time.monotonic() - started < 60
+    assert "outbox:" in result.stdout  # its wall time and memory: bench/demo_campaign.py
 
     outbox = tmp_path / "data" / "outbox" / "demo-1"
     emails = sorted(outbox.glob("*.eml"))

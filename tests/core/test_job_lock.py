@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from cmo_agent.core.job_lock import JobBusy, hold_job_lock, jobs_running
+from tests.conftest import wait_until
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.e2e)])
@@ -26,7 +27,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def _hold_until_killed(url: str, job_id: str, ready: multiprocessing.synchronize.Event) -> None:
     with hold_job_lock(url, job_id):
         ready.set()
-        time.sleep(60)
+        time.sleep(60)  # holds the lock until the test kills it
 
 
 def test_a_held_lock_refuses_a_second_runner_and_is_seen_by_others(url: str) -> None:
@@ -56,9 +57,8 @@ def test_the_lock_dies_with_a_killed_holder(url: str) -> None:
         assert holder.pid is not None
         os.kill(holder.pid, signal.SIGKILL)
         holder.join(10)
-    deadline = time.monotonic() + 10  # PostgreSQL notices the closed connection a moment later
-    while jobs_running(url, ["job"]) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # PostgreSQL notices the closed connection a moment later.
+    wait_until(lambda: not jobs_running(url, ["job"]), timeout=10, what="the lock's release")
     with hold_job_lock(url, "job", wait=5):
         assert jobs_running(url, ["job"]) == {"job"}
 

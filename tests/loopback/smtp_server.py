@@ -75,6 +75,8 @@ class SmtpStandIn:
         self._messages: list[Received] = []
         self._attempts: list[tuple[str, int]] = []
         self._connections = 0
+        self._data_received = 0
+        self._data_finished = 0
         self._hang_up_plan: dict[HangUpStep, list[int]] = {}
         self._hung_up: list[HangUpStep] = []
         self._tempdir: str | None = None
@@ -174,6 +176,19 @@ class SmtpStandIn:
         with self._lock:
             return self._connections
 
+    @property
+    def data_received(self) -> int:
+        """How many messages' content arrived (DATA up to its final dot), before any latency or answer."""
+        with self._lock:
+            return self._data_received
+
+    @property
+    def data_finished(self) -> int:
+        """How many of those the server is through with: answered, or dropped with the connection (a client
+        that hangs up during the latency cancels the answer, and the message is never accepted)."""
+        with self._lock:
+            return self._data_finished
+
     def count(self, recipient: str | None = None) -> int:
         """How many messages were accepted (for `recipient`, compared case-insensitively, if given)."""
         wanted = recipient.lower() if recipient is not None else None
@@ -200,6 +215,14 @@ class SmtpStandIn:
     def connected(self) -> None:
         with self._lock:
             self._connections += 1
+
+    def data_arrived(self) -> None:
+        with self._lock:
+            self._data_received += 1
+
+    def data_done(self) -> None:
+        with self._lock:
+            self._data_finished += 1
 
     def hangs_up(self, step: HangUpStep) -> bool:
         """Whether the session must drop its connection at `step` now (each True is logged in `hung_up`)."""
@@ -273,13 +296,17 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
-        if self.stand_in.latency:
-            # A client that hangs up meanwhile cancels this: the message then counts as never accepted.
-            await asyncio.sleep(self.stand_in.latency)
-        self.stand_in.record(envelope)
-        if self.stand_in.hangs_up("message"):
-            await _hang_up(server)
-        return "250 Message accepted for delivery"
+        self.stand_in.data_arrived()
+        try:
+            if self.stand_in.latency:
+                # A client that hangs up meanwhile cancels this: the message then counts as never accepted.
+                await asyncio.sleep(self.stand_in.latency)
+            self.stand_in.record(envelope)
+            if self.stand_in.hangs_up("message"):
+                await _hang_up(server)
+            return "250 Message accepted for delivery"
+        finally:
+            self.stand_in.data_done()
 
 
 async def _hang_up(server: SMTP) -> None:

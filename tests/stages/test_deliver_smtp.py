@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ from cmo_agent.core.config import Settings
 from cmo_agent.core.ledger import open_ledger
 from cmo_agent.demo.github_server import GitHubStandIn
 from cmo_agent.runner import current_state
-from tests.conftest import run_cli, start_cli
+from tests.conftest import run_cli, start_cli, wait_until
 from tests.loopback.smtp_server import SENDER, SmtpStandIn, delivery_env
 
 pytestmark = pytest.mark.e2e
@@ -47,12 +45,10 @@ def _gated(env: dict[str, str], tmp_path: Path, job: str, *extra: str) -> dict[s
     return _state(env, job)
 
 
-def _wait_for(condition: Any, proc: subprocess.Popen[str] | None = None, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert proc is None or proc.poll() is None, f"the run ended first: {proc.stderr.read() if proc.stderr else ''}"
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
+def _ledger_sent(env: dict[str, str], job: str) -> int:
+    """How many messages of `job` the ledger records as sent (written right after the server's 250)."""
+    with open_ledger(_settings(env)) as ledger:
+        return sum(1 for entry in ledger.entries(job) if entry.state == "sent")
 
 
 def _received(smtp: SmtpStandIn) -> Counter[str]:
@@ -138,7 +134,7 @@ def test_a_suppression_added_mid_run_is_honoured(env: dict[str, str], tmp_path: 
     address = gated["leads"][last]["address"]
     smtp.latency = 0.3
     proc = start_cli(["approve", "midrun"], env, tmp_path)
-    _wait_for(lambda: smtp.count() >= 1, proc)
+    wait_until(lambda: smtp.count() >= 1, proc=proc, what="a first message")
     assert run_cli(["suppress", "add", address], env, tmp_path).returncode == 0
     smtp.latency = 0.0
     assert proc.wait(timeout=120) == 0
@@ -155,16 +151,16 @@ def test_kill_9_during_delivery_never_sends_twice(
     if point == "in_data":
         smtp.latency = 3.0  # the client is killed while waiting for DATA's answer
         proc = start_cli(["approve", "crash"], env, tmp_path)
-        _wait_for(lambda: any(code == 250 for _, code in smtp.attempts), proc)
-        time.sleep(0.3)
+        wait_until(lambda: smtp.data_received >= 1, proc=proc, what="a message's content reaching the server")
     elif point == "between_messages":
         slow = env | {"CMO_SEND_RATE_PER_MIN": "60"}  # one a second: killed while pacing
         proc = start_cli(["approve", "crash"], slow, tmp_path)
-        _wait_for(lambda: smtp.count() >= 2, proc)
-        time.sleep(0.3)
+        # The second message is recorded as sent: the client now waits a second for the third one's turn.
+        wait_until(lambda: _ledger_sent(env, "crash") >= 2, proc=proc, what="two messages in the ledger")
     else:
         proc = start_cli(["approve", "crash"], env, tmp_path)
-        _wait_for(lambda: smtp.count() >= 3, proc)  # killed right after a 250, wherever the client is
+        # killed right after a 250, wherever the client is
+        wait_until(lambda: smtp.count() >= 3, proc=proc, what="three messages")
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     smtp.latency = 0.0
@@ -229,7 +225,7 @@ def test_pause_from_another_process_drains_and_resume_finishes(
     _gated(env, tmp_path, "paused")
     smtp.latency = 0.3
     proc = start_cli(["approve", "paused"], env, tmp_path)
-    _wait_for(lambda: smtp.count() >= 2, proc)
+    wait_until(lambda: smtp.count() >= 2, proc=proc, what="two messages")
     asked = run_cli(["pause", "paused"], env, tmp_path)
     assert asked.returncode == 0 and "pause requested" in asked.stdout
     assert proc.wait(timeout=60) == 3

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import pickle
 import socket
-import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -175,16 +174,14 @@ def test_a_wrong_key_is_refused_by_the_stand_in(stand_in: OpenAIStandIn, tmp_pat
     assert [r.authorized for r in stand_in.requests] == [False]
 
 
-def test_an_unreachable_endpoint_falls_back_quickly(tmp_path: Path) -> None:
+def test_an_unreachable_endpoint_falls_back_after_its_retries(tmp_path: Path) -> None:
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     settings = settings_for(f"http://127.0.0.1:{port}/v1", tmp_path, CMO_LLM_MAX_RETRIES=1, CMO_LLM_TIMEOUT=2)
 
-    started = time.monotonic()
-    choice = translate_goal(GOAL, settings, TODAY)
+    choice = translate_goal(GOAL, settings, TODAY)  # how long giving up takes: bench/give_up.py
 
-    assert time.monotonic() - started < 5
     assert choice.source == "rules"
     assert choice.query == rules_query()
     assert choice.note is not None
