@@ -17,6 +17,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from cmo_agent.core.records import ErrorRecord
+from cmo_agent.core.state import RunState
 from cmo_agent.demo.github_server import GitHubStandIn
 from cmo_agent.demo.snapshot import load_snapshot
 from tests.loopback.smtp_server import SmtpStandIn
@@ -119,12 +121,12 @@ def base_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def planted_missing(snapshot: dict[str, Any], state: dict[str, Any]) -> set[str]:
+def planted_missing(snapshot: dict[str, Any], state: RunState) -> set[str]:
     """The candidates whose account the snapshot deleted on purpose (their profile is a 404)."""
     return set(snapshot["traps"]["missing_profile"]) & set(state.get("candidates", {}))
 
 
-def unexpected_errors(snapshot: dict[str, Any], state: dict[str, Any]) -> list[dict[str, Any]]:
+def unexpected_errors(snapshot: dict[str, Any], state: RunState) -> list[ErrorRecord]:
     """Errors recorded for anything but the snapshot's planted missing profiles."""
     missing = planted_missing(snapshot, state)
     return [error for error in state.get("errors", []) if error.get("item") not in missing]

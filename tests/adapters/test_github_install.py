@@ -16,8 +16,8 @@ def test_the_private_attribute_the_patch_relies_on_exists_in_the_pinned_pygithub
 def test_install_routes_requests_through_the_limits_and_keeps_connections_alive() -> None:
     adapter.install()
     adapter.install()  # a second call changes nothing
-    assert Requester._Requester__httpConnectionClass is adapter._LimitedHTTP
-    assert Requester._Requester__httpsConnectionClass is adapter._LimitedHTTPS
+    assert vars(Requester)["_Requester__httpConnectionClass"] is adapter._LimitedHTTP
+    assert vars(Requester)["_Requester__httpsConnectionClass"] is adapter._LimitedHTTPS
     assert getattr(Requester, adapter.PERSIST_ATTRIBUTE) is True
 
 

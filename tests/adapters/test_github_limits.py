@@ -12,6 +12,7 @@ import pytest
 from cmo_agent.accounts import is_bot
 from cmo_agent.adapters.github_limits import LimitPolicy, limit_wait
 from cmo_agent.core.config import Settings
+from cmo_agent.core.state import RunState
 from cmo_agent.demo.github_server import Fault, GitHubStandIn
 from cmo_agent.runner import start_campaign
 from tests.conftest import planted_missing, unexpected_errors
@@ -19,7 +20,7 @@ from tests.conftest import planted_missing, unexpected_errors
 GOAL = "Find active ML engineers"
 
 
-def _run(tmp_path: Path, github: GitHubStandIn, **params: Any) -> dict[str, Any]:
+def _run(tmp_path: Path, github: GitHubStandIn, **params: Any) -> RunState:
     settings = Settings(CMO_DATA_DIR=tmp_path / "data", GITHUB_API_URL=github.url, CMO_GITHUB_MAX_PER_MIN=60_000)
     outcome = start_campaign(settings, GOAL, {"max_repos": 2, **params})
     assert outcome.status == "done", outcome.error

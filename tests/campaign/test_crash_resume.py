@@ -29,7 +29,8 @@ def _comparable(state: dict[str, Any]) -> dict[str, Any]:
 def _export(job_id: str, env: dict[str, str], cwd: Path) -> dict[str, Any]:
     result = run_cli(["export", job_id], env, cwd)
     assert result.returncode == 0, result.stderr
-    return json.loads(Path(result.stdout.strip()).read_text())
+    exported: dict[str, Any] = json.loads(Path(result.stdout.strip()).read_text())
+    return exported
 
 
 def test_kill_during_enrichment_then_resume(

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from cmo_agent.core.checkpointer import thread_config
 from cmo_agent.core.config import Settings
 from cmo_agent.core.job_lock import hold_job_lock
-from cmo_agent.core.state import new_run_state
+from cmo_agent.core.records import Candidate, Draft, Hygiene, Lead, Repo, RunParams
+from cmo_agent.core.state import RunState, new_run_state
 from cmo_agent.runner import open_campaigns
 
 GOAL = "Find active ML engineers"
@@ -22,27 +22,32 @@ FINISHED = "done"
 FINISHED_AT = "2026-11-27T09:30:00+00:00"
 
 
-def finished_state(job_id: str) -> dict[str, Any]:
+def finished_state(job_id: str) -> RunState:
     """The RunState of a small finished campaign: one repository, two people, one drafted and written to the outbox."""
-    params = {"max_repos": 1, "email_sources": ["profile"], "deliver": "outbox"}
-    ada = {"login": "ada", "status": "enriched", "email": "ada@example.org", "address": "ada@example.org"}
-    ada |= {"hygiene": {"ok": True, "reason": None}, "score": 80, "qualified": True}
-    bob = {"login": "bob", "status": "enriched", "email": None, "hygiene": {"ok": False, "reason": "no_address"}}
-    draft = {"login": "ada", "to": "ada@example.org", "subject": "Your work on tensorforge", "status": "written"}
-    return dict(new_run_state(job_id, GOAL)) | {
-        "params": params,
-        "query": "topic:machine-learning archived:false",
-        "repos": {"lumenlabs/tensorforge": {"full_name": "lumenlabs/tensorforge", "stars": 120}},
-        "candidates": {"ada": {"login": "ada"}, "bob": {"login": "bob"}},
-        "leads": {"ada": ada, "bob": bob},
-        "to_send": {"ada": draft},
-        "counters": {"github_api_calls": 7},
-        "reports": {"summary": {"outbox": f"data/outbox/{job_id}", "finished_at": FINISHED_AT}},
-        "completed_at": FINISHED_AT,
-    }
+    params = RunParams(max_repos=1, email_sources=["profile"], deliver="outbox")
+    repo = "lumenlabs/tensorforge"
+    ada = Lead(login="ada", repos={repo: 12}, contributions=12, status="enriched", email="ada@example.org")
+    ada |= {"email_source": "profile", "address": "ada@example.org", "hygiene": Hygiene(ok=True, reason=None)}
+    ada |= {"score": 80, "score_reasons": ["+80 works on machine-learning"], "qualified": True}
+    bob = Lead(login="bob", repos={repo: 1}, contributions=1, status="enriched", email=None)
+    bob |= {"hygiene": Hygiene(ok=False, reason="no_address"), "address": None}
+    draft = Draft(login="ada", to="ada@example.org", subject="Your work on tensorforge", status="written")
+    return new_run_state(job_id, GOAL, params) | RunState(
+        query="topic:machine-learning archived:false",
+        repos={repo: Repo(full_name=repo, stars=120, contributors_fetched=True, contributors=2)},
+        candidates={
+            "ada": Candidate(login="ada", repos={repo: 12}, contributions=12),
+            "bob": Candidate(login="bob", repos={repo: 1}, contributions=1),
+        },
+        leads={"ada": ada, "bob": bob},
+        to_send={"ada": draft},
+        counters={"github_api_calls": 7},
+        reports={"summary": {"outbox": f"data/outbox/{job_id}", "finished_at": FINISHED_AT}},
+        completed_at=FINISHED_AT,
+    )
 
 
-def write_finished_job(data_dir: Path, job_id: str = FINISHED) -> dict[str, Any]:
+def write_finished_job(data_dir: Path, job_id: str = FINISHED) -> RunState:
     """Record `job_id` as done in `data_dir`'s database, its state checkpointed after the final stage
     (under the job's lock, as a run writes it)."""
     state = finished_state(job_id)

@@ -21,6 +21,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 
 from cmo_agent.core.checkpointer import open_checkpointer
+from cmo_agent.core.records import ErrorRecord
 from cmo_agent.core.state import (
     RunState,
     add_counters,
@@ -46,9 +47,15 @@ counters = st.dictionaries(
     st.sampled_from(["github_api_calls", "drafted", "sent"]), st.integers(-50, 10**6), max_size=3
 )
 reports = st.dictionaries(st.sampled_from(["discovery", "hygiene", "summary"]), json_values, max_size=2)
-error_records = st.fixed_dictionaries(
-    {"id": st.sampled_from(["e1", "e2", "e3", "e4"])},
-    optional={"stage": st.sampled_from(["enrich", "deliver"]), "item": keys, "message": plain_text},
+error_records = st.builds(
+    ErrorRecord,
+    id=st.sampled_from(["e1", "e2", "e3", "e4"]),
+    stage=st.sampled_from(["enrich", "deliver"]),
+    item=keys,
+    error=plain_text,
+    traceback=st.just(""),
+    context=st.dictionaries(st.sampled_from(["login", "repo"]), keys, max_size=1),
+    at=st.just("2026-11-27T09:30:00+00:00"),
 )
 errors = st.lists(error_records, max_size=3)
 # Error lists as the reducer builds them: at most one record per id.
@@ -100,7 +107,7 @@ def test_an_upsert_keeps_every_key_and_the_update_wins_field_by_field(current: K
 
 @given(current=error_states, update=errors, between=errors)
 def test_an_error_whose_id_is_recorded_is_never_recorded_again(
-    current: list[Record], update: list[Record], between: list[Record]
+    current: list[ErrorRecord], update: list[ErrorRecord], between: list[ErrorRecord]
 ) -> None:
     once = append_errors(current, update)
     assert append_errors(once, update) == once

@@ -13,6 +13,7 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from cmo_agent.core.config import Settings
+from cmo_agent.core.records import Draft, Lead
 from cmo_agent.drafting.checks import BODY_CHARS, body_problem, fact_problem, subject_problem, text_problem
 from cmo_agent.mail.message import build_message, header_safe
 from tests.strategies import BIDI_OVERRIDES, C0_C1, LINE_SEPARATORS
@@ -89,8 +90,8 @@ def test_an_accepted_subject_is_one_short_line_of_visible_text(subject: str) -> 
 def test_an_accepted_subject_cannot_add_a_header(subject: str) -> None:
     assume(subject_problem(subject) is None)
     settings = Settings(CMO_SENDER_EMAIL=SENDER, CMO_SENDER_NAME="Dana", CMO_DATA_DIR="x")
-    lead = {"login": "ada", "address": "ada@example.org", "repos": {"lumenlabs/tensorforge": 3}}
-    draft = {"subject": subject, "body": "Hi Ada,\n", "message_id": "<1@sender.example>"}
+    lead = Lead(login="ada", address="ada@example.org", repos={"lumenlabs/tensorforge": 3})
+    draft = Draft(subject=subject, body="Hi Ada,\n", message_id="<1@sender.example>")
     parsed = message_from_bytes(build_message(draft, lead, settings).as_bytes(), policy=default)
     assert {name.lower() for name in parsed} <= HEADERS
     assert " ".join(str(parsed["Subject"]).split()) == header_safe(subject)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from cmo_agent.core.config import Settings
+from cmo_agent.core.state import RunState
 from cmo_agent.demo.github_server import GitHubStandIn
 from cmo_agent.runner import start_campaign
 
@@ -39,7 +40,7 @@ def world_settings(data_dir: Path, github: GitHubStandIn, **extra: Any) -> Setti
     )
 
 
-def decisions(state: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+def decisions(state: RunState) -> dict[str, tuple[Any, ...]]:
     """What the campaign decided per person: the lead's status, address and score."""
     return {
         login: (lead["status"], lead.get("address"), lead.get("score"))

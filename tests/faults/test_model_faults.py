@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from cmo_agent.core.config import Settings
+from cmo_agent.core.state import RunState
 from cmo_agent.demo.github_server import GitHubStandIn
 from cmo_agent.runner import RunOutcome, start_campaign
 from tests.faults.conftest import GOAL, WORLD, world_settings
@@ -50,7 +51,7 @@ def _drafts(tmp_path: Path, github: GitHubStandIn, model: OpenAIStandIn, **param
     return outcome
 
 
-def _reasons(state: dict[str, Any]) -> list[str | None]:
+def _reasons(state: RunState) -> list[str | None]:
     """Why each draft fell back (None for the model's own), the same on the lead as on the draft."""
     drafts = state["to_send"]
     for login, draft in drafts.items():
@@ -58,7 +59,7 @@ def _reasons(state: dict[str, Any]) -> list[str | None]:
     return sorted((draft.get("fallback_reason") for draft in drafts.values()), key=lambda r: (r is None, r or ""))
 
 
-def _assert_counted(state: dict[str, Any], model: OpenAIStandIn) -> None:
+def _assert_counted(state: RunState, model: OpenAIStandIn) -> None:
     counters, usage = state["counters"], model.usage_totals()
     assert counters["llm_calls"] == len(model.requests)
     assert counters["llm_prompt_tokens"] == usage["prompt_tokens"]

@@ -84,5 +84,5 @@ def test_a_connection_dropped_mid_transaction_never_sends_twice_and_resume_finis
     received = Counter(rcpt.lower() for message in smtp.messages for rcpt in message.rcpt_tos)
     assert all(n == 1 for n in received.values()), f"someone got two messages: {received.most_common(2)}"
     for login, status in statuses.items():
-        address = resumed.state["leads"][login]["address"].lower()
+        address = str(resumed.state["leads"][login]["address"]).lower()
         assert received[address] == 1 if status == "sent" else received[address] <= 1, login

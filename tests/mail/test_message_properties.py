@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from cmo_agent.core.config import Settings
 from cmo_agent.core.errors import StateError
+from cmo_agent.core.records import Draft, Lead
 from cmo_agent.mail.message import build_message, header_safe, message_id_for
 from cmo_agent.stages.hygiene import check_address
 from tests.strategies import UNSAFE_ON_ONE_LINE, hostile_text
@@ -48,12 +49,12 @@ def _message(
     subject: str = "Your work on tensorforge", address: str = "ada@example.org", **sender: Any
 ) -> EmailMessage:
     settings = _settings(**sender)
-    lead = {"login": "ada", "address": address, "repos": {"lumenlabs/tensorforge": 3}, "email_source": "profile"}
-    draft = {
-        "subject": subject,
-        "body": "Hi Ada,\n\nI saw your commits.\n",
-        "message_id": message_id_for("job-1", "ada", settings.sender_email or ""),
-    }
+    lead = Lead(login="ada", address=address, repos={"lumenlabs/tensorforge": 3}, email_source="profile")
+    draft = Draft(
+        subject=subject,
+        body="Hi Ada,\n\nI saw your commits.\n",
+        message_id=message_id_for("job-1", "ada", settings.sender_email or ""),
+    )
     return build_message(draft, lead, settings)
 
 

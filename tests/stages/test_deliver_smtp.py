@@ -8,13 +8,14 @@ import json
 import signal
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from cmo_agent.core.config import Settings
 from cmo_agent.core.ledger import open_ledger
+from cmo_agent.core.state import RunState
 from cmo_agent.demo.github_server import GitHubStandIn
+from cmo_agent.mail.message import recipient_of
 from cmo_agent.runner import current_state
 from tests.conftest import run_cli, start_cli, wait_until
 from tests.loopback.smtp_server import SENDER, SmtpStandIn, delivery_env
@@ -33,11 +34,11 @@ def _settings(env: dict[str, str]) -> Settings:
     return Settings(CMO_DATA_DIR=env["CMO_DATA_DIR"])
 
 
-def _state(env: dict[str, str], job: str) -> dict[str, Any]:
+def _state(env: dict[str, str], job: str) -> RunState:
     return current_state(_settings(env), job)[1]
 
 
-def _gated(env: dict[str, str], tmp_path: Path, job: str, *extra: str) -> dict[str, Any]:
+def _gated(env: dict[str, str], tmp_path: Path, job: str, *extra: str) -> RunState:
     """Run up to the approval gate; returns the state there (drafts planned, nothing sent)."""
     done = run_cli(["run", GOAL, "--deliver", "smtp", "--job-id", job, "--max-repos", "2", *extra], env, tmp_path)
     assert done.returncode == 3, done.stderr
@@ -55,7 +56,7 @@ def _received(smtp: SmtpStandIn) -> Counter[str]:
     return Counter(rcpt.lower() for message in smtp.messages for rcpt in message.rcpt_tos)
 
 
-def _assert_exactly_once(env: dict[str, str], job: str, smtp: SmtpStandIn) -> dict[str, Any]:
+def _assert_exactly_once(env: dict[str, str], job: str, smtp: SmtpStandIn) -> RunState:
     """Every approved draft reached its person exactly once, or is listed unknown; nobody got two."""
     state = _state(env, job)
     received = _received(smtp)
@@ -63,7 +64,7 @@ def _assert_exactly_once(env: dict[str, str], job: str, smtp: SmtpStandIn) -> di
     with open_ledger(_settings(env)) as ledger:
         ledger_states = {e.login: e.state for e in ledger.entries(job)}
     for login, draft in state["to_send"].items():
-        address = state["leads"][login]["address"].lower()
+        address = recipient_of(state["leads"][login]).lower()
         if draft["status"] == "rejected":
             assert address not in received
         elif draft["status"] in ("bounced", "suppressed"):
@@ -173,7 +174,7 @@ def test_kill_9_during_delivery_never_sends_twice(
         assert statuses["unknown"] == 1, "the message caught in DATA is not sent again"
         assert "1 unknown" in resumed.stdout
         (login,) = [login for login, d in state["to_send"].items() if d["status"] == "unknown"]
-        address = state["leads"][login]["address"].lower()
+        address = recipient_of(state["leads"][login]).lower()
         before = _received(smtp)[address]
         again = run_cli(["resume", "crash", "--resend-unknown"], env, tmp_path)
         assert again.returncode == 0, again.stderr

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from cmo_agent.core.config import Settings
+from cmo_agent.core.state import RunState
 from cmo_agent.demo.github_server import Fault, GitHubStandIn
 from cmo_agent.runner import start_campaign
 from tests.conftest import planted_missing, unexpected_errors
@@ -17,14 +18,14 @@ pytestmark = pytest.mark.e2e
 GOAL = "Find active ML engineers"
 
 
-def _run(tmp_path: Path, github: GitHubStandIn, name: str, **env: Any) -> dict[str, Any]:
+def _run(tmp_path: Path, github: GitHubStandIn, name: str, **env: Any) -> RunState:
     settings = Settings(CMO_DATA_DIR=tmp_path / name, GITHUB_API_URL=github.url, CMO_GITHUB_MAX_PER_MIN=60_000, **env)
     outcome = start_campaign(settings, GOAL, {"max_repos": 3})
     assert outcome.status == "done", outcome.error
     return outcome.state
 
 
-def _decisions(state: dict[str, Any]) -> dict[str, Any]:
+def _decisions(state: RunState) -> dict[str, Any]:
     return {login: (lead["status"], lead.get("address"), lead.get("score")) for login, lead in state["leads"].items()}
 
 
@@ -45,7 +46,7 @@ def test_graphql_batches_replace_one_request_per_person(tmp_path: Path, github: 
 
 @pytest.mark.parametrize("token", [{"GITHUB_TOKEN": "test-token"}, {}], ids=["graphql", "rest"])
 def test_a_missing_profile_is_an_error_and_the_batch_goes_on(
-    tmp_path: Path, github: GitHubStandIn, demo_snapshot: dict[str, Any], token: dict[str, str]
+    tmp_path: Path, github: GitHubStandIn, demo_snapshot: dict[str, Any], token: dict[str, Any]
 ) -> None:
     gone = demo_snapshot["traps"]["missing_profile"][0]
     repo = next(r for r in demo_snapshot["repos"] if gone in {c["login"] for c in r["contributors"]})
@@ -84,7 +85,8 @@ def test_commit_addresses_come_from_commit_pages_first(tmp_path: Path, github: G
     from_pages = [lead for lead in leads if lead.get("provenance", {}).get("via") == "commit_page"]
     from_filter = [lead for lead in leads if lead.get("provenance", {}).get("via") == "author_filter"]
     assert from_pages, "the demo snapshot has people whose only address is in recent commits"
-    assert all(lead["email_source"] == "commit" and "noreply" not in lead["email"] for lead in from_pages + from_filter)
+    found = from_pages + from_filter
+    assert all(lead["email_source"] == "commit" and "noreply" not in (lead["email"] or "") for lead in found)
     # One page per repository, then `?author=` only for people still without an address.
     page_requests = [r for r in github.requests if r.path.endswith("/commits") and "author" not in r.query]
     author_requests = [r for r in github.requests if r.path.endswith("/commits") and "author" in r.query]

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from cmo_agent.core.config import Settings
+from cmo_agent.core.state import RunState
 from cmo_agent.demo.github_server import GitHubStandIn
+from cmo_agent.mail.message import recipient_of
 from cmo_agent.runner import start_campaign
 from tests.conftest import run_cli
 from tests.loopback.dns_server import DnsStandIn
@@ -21,15 +23,15 @@ pytestmark = pytest.mark.e2e
 GOAL = "Find active ML engineers"
 
 
-def _campaign(settings: Settings, job_id: str, **params: Any) -> dict[str, Any]:
+def _campaign(settings: Settings, job_id: str, **params: Any) -> RunState:
     outcome = start_campaign(settings, GOAL, params, job_id=job_id)
     assert outcome.status == "done", outcome.error
     return outcome.state
 
 
-def _drafted(state: dict[str, Any]) -> dict[str, str]:
+def _drafted(state: RunState) -> dict[str, str]:
     """login → address of every lead with a draft."""
-    return {login: state["leads"][login]["address"] for login in state["to_send"]}
+    return {login: recipient_of(state["leads"][login]) for login in state["to_send"]}
 
 
 def _settings(tmp_path: Path, github: GitHubStandIn, **extra: Any) -> Settings:

@@ -19,6 +19,7 @@ import pytest
 
 from cmo_agent.adapters.llm_prices import LIST_PRICES, cost_micro_usd
 from cmo_agent.core.config import Settings
+from cmo_agent.core.state import RunState
 from cmo_agent.demo.github_server import GitHubStandIn
 from cmo_agent.runner import resume_campaign, start_campaign
 from tests.loopback.openai_server import Fault, OpenAIStandIn
@@ -104,7 +105,7 @@ def model() -> Iterator[OpenAIStandIn]:
 
 def _campaign(
     tmp_path: Path, github: GitHubStandIn, model: OpenAIStandIn, structured: bool, **params: Any
-) -> tuple[Settings, dict[str, Any]]:
+) -> tuple[Settings, RunState]:
     settings = Settings(
         CMO_DATA_DIR=tmp_path / "data",
         GITHUB_API_URL=github.url,

@@ -5,24 +5,30 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from cmo_agent.core.errors import ConfigError
+from cmo_agent.core.records import Lead, Profile, Repo
 from cmo_agent.stages.score import score_lead
 from cmo_agent.targeting.icp import IcpProfile, load_icp_file, profile_for
 from tests.conftest import run_cli
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 REPOS = {
-    "a/ml": {"topics": ["machine-learning"], "language": "Python", "pushed_at": (NOW - timedelta(days=3)).isoformat()},
-    "a/old": {"topics": ["web"], "language": "Ruby", "pushed_at": (NOW - timedelta(days=900)).isoformat()},
+    "a/ml": Repo(topics=["machine-learning"], language="Python", pushed_at=(NOW - timedelta(days=3)).isoformat()),
+    "a/old": Repo(topics=["web"], language="Ruby", pushed_at=(NOW - timedelta(days=900)).isoformat()),
 }
 
 
-def _lead(repos: list[str], contributions: int = 40, **profile: Any) -> dict[str, Any]:
-    return {"login": "ada", "repos": repos, "contributions": contributions, "profile": {"followers": 250} | profile}
+def _lead(repos: list[str], contributions: int = 40, **profile: str) -> Lead:
+    """A lead with `contributions` commits to each of `repos` (contributions by repository, as enrich writes them)."""
+    return Lead(
+        login="ada",
+        repos=dict.fromkeys(repos, contributions),
+        contributions=contributions * len(repos),
+        profile=Profile(followers=250, **profile),  # type: ignore[typeddict-item]  # any profile text field
+    )
 
 
 def test_a_lead_matching_every_signal_scores_100_with_a_reason_each() -> None:

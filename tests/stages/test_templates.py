@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from jinja2 import UndefinedError
 
-from cmo_agent.core.state import new_run_state
+from cmo_agent.core.records import Hygiene, Lead, Profile, Repo
+from cmo_agent.core.state import RunState, new_run_state
 from cmo_agent.drafting import facts as facts_module
 from cmo_agent.drafting.facts import template_facts
 from cmo_agent.drafting.template_draft import TEMPLATE_VERSION, draft_from_template
@@ -15,32 +16,32 @@ from cmo_agent.stages import personalize as personalize_module
 from cmo_agent.stages.personalize import personalize
 
 REPOS = {
-    "lumenlabs/tensorforge": {
-        "full_name": "lumenlabs/tensorforge",
-        "description": "Composable training loops for PyTorch. Fast.",
-        "topics": ["machine-learning"],
-        "language": "Python",
-    }
+    "lumenlabs/tensorforge": Repo(
+        full_name="lumenlabs/tensorforge",
+        description="Composable training loops for PyTorch. Fast.",
+        topics=["machine-learning"],
+        language="Python",
+    )
 }
 
 
-def _lead(login: str, name: str | None, commits: int) -> dict[str, Any]:
-    return {
-        "login": login,
-        "status": "enriched",
-        "profile": {"name": name},
-        "repos": {"lumenlabs/tensorforge": commits},
-        "contributions": commits,
-        "address": f"{login}@example.org",
-        "hygiene": {"ok": True, "reason": None},
-        "score": 80,
-        "qualified": True,
-    }
+def _lead(login: str, name: str | None, commits: int) -> Lead:
+    return Lead(
+        login=login,
+        status="enriched",
+        profile=Profile(name=name),
+        repos={"lumenlabs/tensorforge": commits},
+        contributions=commits,
+        address=f"{login}@example.org",
+        hygiene=Hygiene(ok=True, reason=None),
+        score=80,
+        qualified=True,
+    )
 
 
-def _state(*leads: dict[str, Any]) -> dict[str, Any]:
+def _state(*leads: Lead) -> RunState:
     state = new_run_state("tpl", "Find active ML engineers")
-    return state | {"leads": {lead["login"]: lead for lead in leads}, "repos": REPOS, "query": "topic:machine-learning"}
+    return state | RunState(leads={lead["login"]: lead for lead in leads}, repos=REPOS, query="topic:machine-learning")
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,9 @@ import pytest
 from bench.world.snapshot import build_snapshot
 from cmo_agent.accounts import is_noreply
 from cmo_agent.core.config import Settings
+from cmo_agent.core.state import RunState
 from cmo_agent.demo.github_server import Fault, GitHubStandIn, shift_dates
+from cmo_agent.mail.message import recipient_of
 from cmo_agent.runner import start_campaign
 from cmo_agent.stages.hygiene import ROLE_LOCAL_PARTS
 
@@ -23,7 +25,7 @@ GOAL = "Find active ML engineers"
 
 
 class Campaign:
-    def __init__(self, snapshot: dict[str, Any], state: dict[str, Any], github: GitHubStandIn, seconds: float) -> None:
+    def __init__(self, snapshot: dict[str, Any], state: RunState, github: GitHubStandIn, seconds: float) -> None:
         self.snapshot, self.state, self.github, self.seconds = snapshot, state, github, seconds
         self.traps: dict[str, list[Any]] = snapshot["traps"]
 
@@ -69,7 +71,7 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Campaign:
 
 
 def _drafted_addresses(campaign: Campaign) -> list[str]:
-    return [campaign.state["leads"][login]["address"] for login in campaign.state["to_send"]]
+    return [recipient_of(campaign.state["leads"][login]) for login in campaign.state["to_send"]]
 
 
 def test_bots_are_never_candidates_but_lookalikes_are(campaign: Campaign) -> None:
