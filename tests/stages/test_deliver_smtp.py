@@ -116,7 +116,7 @@ def test_the_gate_waits_then_approve_sends_each_draft_once(
 def test_bounces_are_suppressed_and_4xx_is_retried(env: dict[str, str], tmp_path: Path, smtp: SmtpStandIn) -> None:
     gated = _gated(env, tmp_path, "replies")
     logins = sorted(gated["to_send"])
-    bouncing, busy = (gated["leads"][login]["address"].lower() for login in logins[:2])
+    bouncing, busy = (recipient_of(gated["leads"][login]).lower() for login in logins[:2])
     smtp.rcpt_replies[bouncing] = [(550, "5.1.1 no such user")]
     smtp.rcpt_replies[busy] = [(451, "4.7.1 try again later"), (451, "4.7.1 try again later")]
     assert run_cli(["approve", "replies"], env, tmp_path).returncode == 0
@@ -132,7 +132,7 @@ def test_bounces_are_suppressed_and_4xx_is_retried(env: dict[str, str], tmp_path
 def test_a_suppression_added_mid_run_is_honoured(env: dict[str, str], tmp_path: Path, smtp: SmtpStandIn) -> None:
     gated = _gated(env, tmp_path, "midrun")
     last = sorted(gated["to_send"])[-1]
-    address = gated["leads"][last]["address"]
+    address = recipient_of(gated["leads"][last])
     smtp.latency = 0.3
     proc = start_cli(["approve", "midrun"], env, tmp_path)
     wait_until(lambda: smtp.count() >= 1, proc=proc, what="a first message")
@@ -198,7 +198,7 @@ def test_a_refused_connection_pauses_and_resume_finishes(
 
 def test_too_many_hard_bounces_pause_the_campaign(env: dict[str, str], tmp_path: Path, smtp: SmtpStandIn) -> None:
     gated = _gated(env, tmp_path, "bouncy", "--max-repos", "10")
-    in_order = [gated["leads"][login]["address"].lower() for login in sorted(gated["to_send"])]
+    in_order = [recipient_of(gated["leads"][login]).lower() for login in sorted(gated["to_send"])]
     assert len(in_order) >= 60
     for address in in_order[:3]:
         smtp.rcpt_replies[address] = [(550, "5.1.1 unknown user")]
