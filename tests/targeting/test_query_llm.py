@@ -14,6 +14,7 @@ import pytest
 
 from cmo_agent.adapters.llm import LLMClient, LLMError, llm_client_from
 from cmo_agent.core.config import Settings
+from cmo_agent.core.errors import Rejected
 from cmo_agent.demo.github_server import GitHubStandIn
 from cmo_agent.runner import start_campaign
 from cmo_agent.targeting.query import query_from_goal
@@ -312,7 +313,7 @@ def test_validate_query_rejects_what_github_or_the_pipeline_would_not_run(query:
     with pytest.raises(InvalidQuery) as caught:
         validate_query(query)
     assert reason in caught.value.reason
-    assert isinstance(caught.value, ValueError)
+    assert isinstance(caught.value, Rejected), "a refused query is one of the product's own checks"
 
 
 @pytest.mark.e2e
