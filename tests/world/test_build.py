@@ -17,7 +17,7 @@ from cmo_agent.demo.github_server import GitHubStandIn
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_SNAPSHOT = REPO_ROOT / "data" / "demo" / "github_snapshot.json"
-# The world tests/test_traps.py runs against; its bytes were those of the generator before the move.
+# The world tests/campaign/test_traps.py runs against; its bytes were those of the generator before the move.
 TRAPS_WORLD_SHA256 = "d13c53ab28ba16818348a7bbce8875fc1543caf85c28181c1ae833b89dd69223"
 PAGE = 100
 NEWEST_PAGES = 3
@@ -64,7 +64,7 @@ def test_default_arguments_write_the_bundled_demo_snapshot(tmp_path: Path) -> No
 
 def test_the_trap_world_is_the_one_the_old_generator_made() -> None:
     data = snapshot_bytes(build_snapshot(repos=30, people=500, seed=11))
-    assert hashlib.sha256(data).hexdigest() == TRAPS_WORLD_SHA256, "tests/test_traps.py's world changed"
+    assert hashlib.sha256(data).hexdigest() == TRAPS_WORLD_SHA256, "tests/campaign/test_traps.py's world changed"
 
 
 def test_bad_sizes_are_refused(tmp_path: Path) -> None:
