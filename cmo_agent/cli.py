@@ -585,12 +585,13 @@ def main() -> None:
     # psycopg logs what it ignores while closing a connection the server dropped; the command
     # reports that failure itself, in one line.
     logging.getLogger("psycopg").addHandler(logging.NullHandler())
-    from cmo_agent.stages.common import shutdown_pools
-
     try:
         app(prog_name="cmo-agent")
     finally:
-        shutdown_pools()  # the stages' worker threads end with the command, not at interpreter exit
+        # The stages' worker threads end with the command, not at interpreter exit. (A command that
+        # ran no stage never imported them, and --help stays free of LangGraph's import time.)
+        if (stages := sys.modules.get("cmo_agent.stages.common")) is not None:
+            stages.shutdown_pools()
 
 
 if __name__ == "__main__":

@@ -60,8 +60,11 @@ def test_demo_runs_end_to_end_and_can_be_inspected(tmp_path: Path, base_env: dic
 def test_help_answers_without_loading_the_pipeline(tmp_path: Path, base_env: dict[str, str]) -> None:
     result = run_cli(["--help"], base_env, tmp_path)
     assert result.returncode == 0 and "run" in result.stdout and "history" in result.stdout
+    # The whole entry point, as the console script runs it (main() ends by shutting stage pools down).
     probe = run_cli_python(
-        "import sys; from cmo_agent import cli; print('langgraph' in sys.modules, 'github' in sys.modules)",
+        "import contextlib, io, sys; sys.argv = ['cmo-agent', '--help']; from cmo_agent import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n    cli.main()\n"
+        "print('langgraph' in sys.modules, 'github' in sys.modules)",
         base_env,
         tmp_path,
     )
