@@ -25,8 +25,8 @@ GOAL = "Find active ML engineers"
 
 
 class Campaign:
-    def __init__(self, snapshot: dict[str, Any], state: RunState, github: GitHubStandIn, seconds: float) -> None:
-        self.snapshot, self.state, self.github, self.seconds = snapshot, state, github, seconds
+    def __init__(self, snapshot: dict[str, Any], state: RunState, github: GitHubStandIn) -> None:
+        self.snapshot, self.state, self.github = snapshot, state, github
         self.traps: dict[str, list[Any]] = snapshot["traps"]
 
     def reached(self, trap: str) -> list[str]:
@@ -61,13 +61,11 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Campaign:
             GITHUB_TOKEN="test-token",
             CMO_GITHUB_MAX_PER_MIN=60_000,
         )
-        started = time.monotonic()
         # Every repository, archived ones and forks included, so that the campaign meets every trap.
         params = {"query": "pushed:>2000-01-01", "max_repos": 40, "email_sources": ["profile", "commit"]}
         outcome = start_campaign(settings, GOAL, params)
-        seconds = time.monotonic() - started
     assert outcome.status == "done", outcome.error
-    return Campaign(snapshot, outcome.state, github, seconds)
+    return Campaign(snapshot, outcome.state, github)
 
 
 def _drafted_addresses(campaign: Campaign) -> list[str]:
