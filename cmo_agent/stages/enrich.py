@@ -51,9 +51,9 @@ def enrich(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
             if profile is None:
                 return lead | {"status": "missing"}
             lead |= {"status": "enriched", "profile": profile, "email": None, "email_source": None}
-            if profile.get("email") and "profile" in sources:
+            if (email := profile.get("email")) and "profile" in sources:
                 return lead | {
-                    "email": profile.get("email"),
+                    "email": email,
                     "email_source": "profile",
                     "provenance": {"source": "profile", "url": f"{api_url}/users/{login}", "fetched_at": utc_now()},
                 }
