@@ -22,6 +22,7 @@ next to the code that raises them are named with their module):
     ├── Rejected                          text that failed the product's own checks; `reason` says why
     │   ├── InvalidQuery                  targeting.query_llm: a search query GitHub would refuse
     │   └── DraftRejected                 drafting.model_draft: a model draft (the template is used)
+    ├── Unparsed                          sync.classify: incoming bytes that are no readable message
     ├── StateError                        the RunState holds what no stage writes (a draft without an address)
     └── RunStopped                        not a failure: the run must stop here and can resume
         ├── WaitInterrupted               adapters.github_limits: asked to stop during a long wait
