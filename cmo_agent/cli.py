@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 EXIT_CODES = {"done": 0, "failed": 1, "paused": 3, "awaiting_approval": 3}
 EXIT_INTERRUPTED = 130
-_SECRET_VARIABLES = ("GITHUB_TOKEN", "OPENAI_API_KEY", "SMTP_PASSWORD")
+_SECRET_VARIABLES = ("GITHUB_TOKEN", "OPENAI_API_KEY", "SMTP_PASSWORD", "IMAP_PASSWORD")
 
 
 class _GuardedGroup(TyperGroup):
@@ -96,6 +96,7 @@ def _redacted(message: str) -> str:
                 _loaded.github_token,
                 _loaded.openai_api_key,
                 _loaded.smtp_password,
+                _loaded.imap_password,
             )
             if value is not None
         ]
@@ -247,6 +248,32 @@ def approve(
     with ProgressDisplay(enabled=not as_json) as on_progress:
         outcome = approve_campaign(settings, job_id, list(reject or []), on_progress)
     _finish(outcome, settings, as_json)
+
+
+@app.command()
+def sync(
+    job_id: Annotated[str | None, typer.Argument(help="A job id; all jobs if omitted.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Read replies, bounces, auto-replies and unsubscribes from IMAP into the job (all jobs without an id)."""
+    settings = _settings()
+    from cmo_agent.preflight import validate_job_id
+    from cmo_agent.sync.run import sync as run_sync
+
+    result = run_sync(settings, None if job_id is None else validate_job_id(job_id))
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(result.kinds.items())) or "nothing new"
+    typer.echo(f"{result.mailbox}: {result.new_messages} new messages ({kinds})")
+    for line in result.unparsed:
+        typer.echo(f"  unparsed {one_line(line)}")
+    for job, n in result.applied.items():
+        typer.echo(f"job {job}: {n} outcomes recorded")
+    for job, why in result.skipped.items():
+        typer.echo(f"job {job}: {why}")
+    if result.suppressed:
+        typer.echo(f"{result.suppressed} addresses added to the suppression list")
 
 
 @app.command()

@@ -57,6 +57,26 @@ def delivery_counts(state: RunState) -> dict[str, int]:
     return dict(Counter(str(draft.get("status")) for draft in state.get("to_send", {}).values()))
 
 
+def outcomes(state: RunState) -> dict[str, int]:
+    """What became of the messages sent: each lead counts once, in its strongest outcome (an
+    unsubscribe request sent as a reply is `unsubscribed`); `bounced` joins refusals at SMTP time
+    and delivery-status reports."""
+    drafts = state.get("to_send", {})
+    counts = dict.fromkeys(("sent", "bounced", "replied", "unsubscribed", "auto_replied", "soft_bounced"), 0)
+    for login, lead in state.get("leads", {}).items():
+        status = drafts.get(login, {}).get("status")
+        outcome = lead.get("outcome")
+        if status == "sent":
+            counts["sent"] += 1
+        if status == "bounced" or outcome == "bounced":
+            counts["bounced"] += 1
+        elif outcome is not None:
+            counts[outcome] += 1
+        if lead.get("soft_bounce") and outcome is None:
+            counts["soft_bounced"] += 1
+    return counts
+
+
 def smtp_outcomes(state: RunState) -> dict[str, int]:
     """What SMTP delivery did, by status; empty for outbox runs."""
     counts = delivery_counts(state)

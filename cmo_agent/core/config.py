@@ -181,6 +181,25 @@ class Settings(BaseSettings):
     smtp_timeout: float = Field(
         30.0, alias="SMTP_TIMEOUT", gt=0, le=3600, description="Seconds one SMTP exchange may take."
     )
+    imap_host: str | None = Field(None, alias="IMAP_HOST", description="IMAP server `sync` reads; required for sync.")
+    imap_port: int | None = Field(
+        None, alias="IMAP_PORT", ge=1, le=65535, description="IMAP port; unset: 143 (none, starttls) or 993 (ssl)."
+    )
+    imap_username: str | None = Field(None, alias="IMAP_USERNAME", description="IMAP login.")
+    imap_password: SecretStr | None = Field(None, alias="IMAP_PASSWORD", description="IMAP password for IMAP_USERNAME.")
+    imap_security: Literal["none", "starttls", "ssl"] = Field(
+        "ssl",
+        alias="IMAP_SECURITY",
+        description="none (plain), starttls (upgrade after connecting) or ssl (TLS from the start).",
+    )
+    imap_folder: str = Field(
+        "INBOX", alias="IMAP_FOLDER", min_length=1, description="The folder replies and bounces arrive in."
+    )
+    imap_ca_file: str | None = Field(
+        None,
+        alias="IMAP_CA_FILE",
+        description="PEM bundle trusted for the IMAP server's certificate; the system's if unset.",
+    )
     send_rate_per_min: int = Field(
         10,
         alias="CMO_SEND_RATE_PER_MIN",

@@ -7,6 +7,7 @@ next to the code that raises them are named with their module):
     ├── ConfigError                       bad input or configuration: one line, exit code 2
     │   ├── JobNotFound
     │   ├── JobBusy                       core.job_lock: another process runs the job
+    │   ├── MailboxUnavailable            sync.mailbox: the IMAP server cannot be reached or refuses the login
     │   └── DatabaseUnavailable
     │       └── DatabaseMissing
     ├── ServiceError                      an outside service failed or answered unusably:
@@ -15,6 +16,7 @@ next to the code that raises them are named with their module):
     │   ├── ProfileMissing                adapters.github: the account is gone (404)
     │   ├── LimitExceeded                 adapters.github_limits: GitHub refused after every retry
     │   ├── GraphQLError                  adapters.github_graphql: no usable data (REST takes over)
+    │   ├── MailboxError                  sync.mailbox: IMAP failed in the middle of a sync
     │   ├── LLMError                      adapters.llm
     │   │   ├── LLMUnavailable, LLMRefused, LLMMalformed
     │   └── SmtpError                     adapters.smtp

@@ -93,6 +93,10 @@ class Ledger:
         rows = self._db.execute(f"SELECT {_COLUMNS} FROM cmo_ledger WHERE job_id = ? AND login = ?", [job_id, login])  # noqa: S608
         return Entry(*rows[0]) if rows else None
 
+    def all_entries(self) -> list[Entry]:
+        rows = self._db.execute(f"SELECT {_COLUMNS} FROM cmo_ledger ORDER BY job_id, login")  # noqa: S608
+        return [Entry(*row) for row in rows]
+
     def entries(self, job_id: str) -> list[Entry]:
         rows = self._db.execute(f"SELECT {_COLUMNS} FROM cmo_ledger WHERE job_id = ? ORDER BY login", [job_id])  # noqa: S608
         return [Entry(*row) for row in rows]

@@ -10,7 +10,8 @@ Who writes what, in pipeline order:
 - `Repo`: discover (search fields), extract_candidates (`contributors_*`, `commit_authors`);
 - `Candidate`: extract_candidates;
 - `Lead`: enrich (`status`, `profile`, `email`, `provenance`), hygiene (`hygiene`, `address`),
-  score (`score`, `score_reasons`, `qualified`), personalize (`personalization`, `draft_error`);
+  score (`score`, `score_reasons`, `qualified`), personalize (`personalization`, `draft_error`),
+  `sync` (`outcome`, `outcome_at`, `outcome_detail`, `soft_bounce`);
 - `Draft`: personalize (the message), approve (`rejected`), deliver (its `DeliveryStatus` and when);
 - `ErrorRecord`: any stage, through `core.errors.error_record`.
 """
@@ -31,6 +32,9 @@ DeliveryStatus = Literal["written", "sent", "deferred", "bounced", "failed", "su
 """What delivery did: an outbox file; over SMTP accepted, deferred by a 4xx (retried), refused for
 good (5xx: `bounced` for the recipient, `failed` otherwise), stopped by the suppression list, or
 `unknown` when the connection broke after the message was handed over (never retried)."""
+LeadOutcome = Literal["replied", "bounced", "unsubscribed", "auto_replied"]
+"""What the person did with our message, as `sync` read it from the mailbox. When several messages
+came back, the strongest counts: unsubscribed, then bounced, then replied, then auto_replied."""
 MessageStatus = DraftStatus | DeliveryStatus
 """A draft's `status` over its whole life."""
 
@@ -154,6 +158,13 @@ class Lead(TypedDict, total=False):
     personalization: Personalization
     draft_error: str
     """Why no draft could be written (a missing fact, a template draft that failed its checks)."""
+    outcome: LeadOutcome
+    outcome_at: str | None
+    """When the message that decided the outcome was sent (its Date header), if it says."""
+    outcome_detail: str
+    """The reply's own first words, the bounce's status, or what marked an auto-reply."""
+    soft_bounce: str
+    """The last delivery delay reported (status and when): it suppresses nothing."""
 
 
 class Draft(TypedDict, total=False):

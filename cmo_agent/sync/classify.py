@@ -108,6 +108,9 @@ class Outbound:
     def to(self, address: str) -> list[Sent]:
         return self.by_address.get(address.lower(), [])
 
+    def to_login(self, job_id: str, login: str) -> list[Sent]:
+        return [s for s in self.by_id.values() if s.job_id == job_id and s.login == login]
+
 
 class Unparsed(CmoError):
     """Bytes that are not a message we can read; `reason` says why. Counted, never fatal."""

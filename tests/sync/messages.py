@@ -3,6 +3,7 @@ delivery-status reports, unsubscribe requests, unrelated and malformed mail."""
 
 from __future__ import annotations
 
+import zlib
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -20,7 +21,7 @@ def _mail(subject: str, body: str, *, sender: str = LEAD, **headers: str) -> byt
     message["To"] = SENDER
     message["Subject"] = subject
     message["Date"] = DATE
-    message["Message-ID"] = f"<in-{abs(hash((subject, body, sender))) % 10**9}@example.org>"
+    message["Message-ID"] = f"<in-{zlib.crc32((subject + body + sender).encode())}@example.org>"
     for name, value in headers.items():
         message[name.replace("_", "-")] = value
     message.set_content(body)
@@ -30,26 +31,26 @@ def _mail(subject: str, body: str, *, sender: str = LEAD, **headers: str) -> byt
 QUOTE = f"\n\nOn Fri, Nov 27, 2026 at 9:00 AM Dana Reyes <{SENDER}> wrote:\n> Hi Ada,\n> I saw your commits.\n"
 
 
-def reply() -> bytes:
-    return _mail(f"Re: {SUBJECT}", "Happy to talk, how about Tuesday?" + QUOTE, In_Reply_To=OUR_ID, References=OUR_ID)
+def reply(our_id: str = OUR_ID, lead: str = LEAD, subject: str = SUBJECT) -> bytes:
+    text = "Happy to talk, how about Tuesday?" + QUOTE
+    return _mail(f"Re: {subject}", text, sender=lead, In_Reply_To=our_id, References=our_id)
 
 
-def reply_without_references() -> bytes:
-    return _mail(f"AW: {SUBJECT}", "Gern, Dienstag passt." + QUOTE)
+def reply_without_references(lead: str = LEAD, subject: str = SUBJECT) -> bytes:
+    return _mail(f"AW: {subject}", "Gern, Dienstag passt." + QUOTE, sender=lead)
 
 
-def auto_reply() -> bytes:
-    return _mail(
-        f"Automatic reply: {SUBJECT}", "I am away until Monday.", In_Reply_To=OUR_ID, Auto_Submitted="auto-replied"
-    )
+def auto_reply(our_id: str = OUR_ID, lead: str = LEAD, subject: str = SUBJECT) -> bytes:
+    text = "I am away until Monday."
+    return _mail(f"Automatic reply: {subject}", text, sender=lead, In_Reply_To=our_id, Auto_Submitted="auto-replied")
 
 
 def out_of_office_by_subject() -> bytes:
     return _mail(f"Abwesenheitsnotiz: {SUBJECT}", "Ich bin bis Montag nicht im Büro.", In_Reply_To=OUR_ID)
 
 
-def unsubscribe_by_mailto() -> bytes:
-    return _mail("unsubscribe", "")
+def unsubscribe_by_mailto(lead: str = LEAD) -> bytes:
+    return _mail("unsubscribe", "", sender=lead)
 
 
 def unsubscribe_in_reply() -> bytes:
@@ -64,7 +65,7 @@ def reply_from_a_stranger_naming_our_subject() -> bytes:
     return _mail(f"Re: {SUBJECT}", "Who is this?", sender="mallory@example.net")
 
 
-def dsn(status: str, action: str, recipient: str = LEAD) -> bytes:
+def dsn(status: str, action: str, recipient: str = LEAD, our_id: str = OUR_ID) -> bytes:
     """A delivery-status report (RFC 3464) from the recipient's server, with our headers returned."""
     boundary = "dsn-boundary"
     return (
@@ -93,17 +94,17 @@ def dsn(status: str, action: str, recipient: str = LEAD) -> bytes:
         f"From: Dana Reyes <{SENDER}>\r\n"
         f"To: {recipient}\r\n"
         f"Subject: {SUBJECT}\r\n"
-        f"Message-ID: {OUR_ID}\r\n"
+        f"Message-ID: {our_id}\r\n"
         f"--{boundary}--\r\n"
     ).encode()
 
 
-def hard_bounce() -> bytes:
-    return dsn("5.1.1", "failed")
+def hard_bounce(recipient: str = LEAD, our_id: str = OUR_ID) -> bytes:
+    return dsn("5.1.1", "failed", recipient, our_id)
 
 
-def soft_bounce() -> bytes:
-    return dsn("4.2.2", "delayed")
+def soft_bounce(recipient: str = LEAD, our_id: str = OUR_ID) -> bytes:
+    return dsn("4.2.2", "delayed", recipient, our_id)
 
 
 GARBAGE = b"\x00\xff\xfe not a message at all \x81\r\n\r\n\xc3\x28"
