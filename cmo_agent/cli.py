@@ -335,6 +335,56 @@ def status(
 
 
 @app.command()
+def report(job_id: JobArg, as_json: JsonOpt = False) -> None:
+    """The campaign's outcomes: the funnel to replies, rates, usage, errors by stage, the replies."""
+    settings = _settings()
+    from rich.table import Table
+
+    from cmo_agent.reporting import job_report
+    from cmo_agent.runner import current_state
+
+    _, values = current_state(settings, job_id)
+    data = job_report(values, settings)
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    console = _console()
+    console.print(f"job {job_id}: {one_line(str(data['goal']))}")
+    funnel_table = Table(title="funnel", show_header=False)
+    for name, value in data["funnel"].items():
+        funnel_table.add_row(name, str(value))
+    console.print(funnel_table)
+    outcome_table = Table(title="outcomes")
+    for column in ("outcome", "messages", "of sent"):
+        outcome_table.add_column(column)
+    for name, value in data["outcomes"].items():
+        rate = data["rates"].get(name)
+        outcome_table.add_row(name, str(value), "" if rate is None else f"{rate:.1%}")
+    console.print(outcome_table)
+    github, llm = data["github"], data["llm"]
+    console.print(
+        f"GitHub: {github['api_calls']} requests, {github['cache_hits']} cache hits, {github['wait_seconds']} s waited"
+    )
+    if llm.get("llm_calls"):
+        cost = llm.get("estimated_cost_usd")
+        tokens = llm["llm_prompt_tokens"] + llm["llm_completion_tokens"]
+        shown = f"${cost:.4f}" if cost is not None else "cost unknown"
+        console.print(f"model: {llm['llm_calls']} requests, {tokens:,} tokens, {shown}")
+    for stage, errors in data["errors"].items():
+        commonest = "; ".join(one_line(kind) for kind in errors["commonest"])
+        console.print(f"errors in {stage}: {errors['count']} ({commonest})")
+    if data["replies"]:
+        replies_table = Table(title="replies")
+        for column in ("login", "when", "first words"):
+            replies_table.add_column(column)
+        for item in data["replies"]:
+            replies_table.add_row(item["login"], str(item["at"] or ""), one_line(item["text"])[:80])
+        console.print(replies_table)
+    elif not data["outcomes"]["sent"]:
+        console.print("nothing sent over SMTP yet: outcomes come from `cmo-agent sync` after delivery")
+
+
+@app.command()
 def history(job_id: JobArg, as_json: JsonOpt = False) -> None:
     """The job's checkpoints, newest first: id, step, node, time, counts."""
     settings = _settings()

@@ -82,3 +82,54 @@ def smtp_outcomes(state: RunState) -> dict[str, int]:
     counts = delivery_counts(state)
     counts.pop("written", None)
     return counts if any(status in counts for status in SMTP_OUTCOMES) else {}
+
+
+def errors_by_stage(state: RunState, commonest: int = 3) -> dict[str, dict[str, Any]]:
+    """Errors per stage: how many, and their commonest kinds (`ExceptionType: message` cut short)."""
+    found: dict[str, Counter[str]] = {}
+    for error in state.get("errors", []):
+        found.setdefault(error.get("stage", "?"), Counter())[str(error.get("error", ""))[:120]] += 1
+    return {
+        stage: {"count": sum(kinds.values()), "commonest": [k for k, _ in kinds.most_common(commonest)]}
+        for stage, kinds in sorted(found.items())
+    }
+
+
+def replies(state: RunState) -> list[dict[str, Any]]:
+    """Who replied, when, and the first words of the reply, newest first."""
+    found = [
+        {"login": login, "at": lead.get("outcome_at"), "text": lead.get("outcome_detail", "")}
+        for login, lead in state.get("leads", {}).items()
+        if lead.get("outcome") == "replied"
+    ]
+    return sorted(found, key=lambda item: str(item["at"] or ""), reverse=True)
+
+
+def github_usage(state: RunState) -> dict[str, int]:
+    counters = state.get("counters", {})
+    names = ("github_api_calls", "github_cache_hits", "github_wait_seconds", "github_graphql_points")
+    return {name.removeprefix("github_"): counters.get(name, 0) for name in names}
+
+
+def job_report(state: RunState, settings: Settings) -> dict[str, Any]:
+    """Everything `cmo-agent report` shows: the funnel to replies, outcomes and their rates, usage and
+    errors. Outcomes are counted from the leads, so a job synced after its report stage is current."""
+    sent = outcomes(state)
+    delivered = sent["sent"] or 0
+    rates = {
+        name: round(sent[name] / delivered, 4) if delivered else None
+        for name in ("replied", "bounced", "unsubscribed", "auto_replied")
+    }
+    return {
+        "job_id": state.get("job_id"),
+        "goal": state.get("goal"),
+        "funnel": funnel(state) | {"replied": sent["replied"]},
+        "outcomes": sent,
+        "rates": rates,
+        "delivery": delivery_counts(state),
+        "github": github_usage(state),
+        "llm": llm_usage(state, settings),
+        "errors": errors_by_stage(state),
+        "replies": replies(state),
+        "completed_at": state.get("completed_at"),
+    }

@@ -118,6 +118,9 @@ def test_sync_puts_every_kind_of_mail_into_its_job(
         assert len(list(graph.get_state_history(thread_config(JOB)))) == checkpoints, "a second sync changes nothing"
     exported = run_cli(["export", JOB, "--out", "-"], env, tmp_path)
     assert json.loads(exported.stdout)["reports"]["outcomes"] == outcomes
+    report = json.loads(run_cli(["report", JOB, "--json"], env, tmp_path).stdout)
+    assert report["outcomes"] == outcomes and report["funnel"]["replied"] == 2
+    assert {item["login"] for item in report["replies"]} == {a, b}
 
 
 def test_a_wrong_password_or_no_server_is_one_line_and_exit_2(env: dict[str, str], tmp_path: Path) -> None:
