@@ -335,16 +335,29 @@ def status(
 
 
 @app.command()
-def report(job_id: JobArg, as_json: JsonOpt = False) -> None:
+def report(
+    job_id: JobArg,
+    as_json: JsonOpt = False,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write a self-contained HTML page (charts, no network).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the --html file if it exists.")] = False,
+) -> None:
     """The campaign's outcomes: the funnel to replies, rates, usage, errors by stage, the replies."""
     settings = _settings()
     from rich.table import Table
 
+    from cmo_agent.core.files import write_text_file
     from cmo_agent.reporting import job_report
     from cmo_agent.runner import current_state
 
     _, values = current_state(settings, job_id)
     data = job_report(values, settings)
+    if html is not None:
+        from cmo_agent.report_html import render_html
+
+        written = write_text_file(html, render_html(data, values), overwrite=force)
+        typer.echo(f"report page: {terminal_text(str(written))}", err=as_json)
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
