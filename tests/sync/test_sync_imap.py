@@ -38,9 +38,21 @@ def dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DovecotStandIn
         yield server
 
 
-@pytest.fixture
-def env(base_env: dict[str, str], github: GitHubStandIn, smtp: SmtpStandIn, dovecot: DovecotStandIn) -> dict[str, str]:
-    return base_env | {"GITHUB_API_URL": github.url, **delivery_env(smtp), **dovecot.env()}
+@pytest.fixture(params=["sqlite", "postgres"])
+def env(
+    request: pytest.FixtureRequest,
+    base_env: dict[str, str],
+    github: GitHubStandIn,
+    smtp: SmtpStandIn,
+    dovecot: DovecotStandIn,
+) -> dict[str, str]:
+    """The campaign's and sync's environment, on SQLite and on PostgreSQL (the sync tables too)."""
+    database = {"CMO_CHECKPOINT_URL": request.getfixturevalue("postgres_url")} if request.param == "postgres" else {}
+    return base_env | {"GITHUB_API_URL": github.url, **delivery_env(smtp), **dovecot.env(), **database}
+
+
+def _settings(env: dict[str, str]) -> Settings:
+    return Settings(_env_file=None, CMO_DATA_DIR=env["CMO_DATA_DIR"], CMO_CHECKPOINT_URL=env.get("CMO_CHECKPOINT_URL"))
 
 
 def _sent_campaign(env: dict[str, str], tmp_path: Path) -> list[tuple[str, str, str, str]]:
@@ -49,7 +61,7 @@ def _sent_campaign(env: dict[str, str], tmp_path: Path) -> list[tuple[str, str, 
     assert gated.returncode == 3, gated.stderr
     approved = run_cli(["approve", JOB], env, tmp_path)
     assert approved.returncode == 0, approved.stderr
-    settings = Settings(CMO_DATA_DIR=env["CMO_DATA_DIR"])
+    settings = _settings(env)
     _, state = current_state(settings, JOB)
     with open_ledger(settings) as ledger:
         entries = [e for e in ledger.entries(JOB) if e.state == "sent"]
@@ -91,7 +103,7 @@ def test_sync_puts_every_kind_of_mail_into_its_job(
     assert result["unparsed"] and result["unparsed"][0].endswith("no From header")
     assert result["applied"] == {JOB: 6} and result["suppressed"] == 2
 
-    settings = Settings(CMO_DATA_DIR=env["CMO_DATA_DIR"])
+    settings = _settings(env)
     _, state = current_state(settings, JOB)
     leads = state["leads"]
     assert leads[a]["outcome"] == "replied" and leads[a]["outcome_detail"] == "Happy to talk, how about Tuesday?"
