@@ -54,10 +54,12 @@ class _GuardedGroup(TyperGroup):
 
 def _describe_failure(exc: Exception) -> tuple[int, str]:
     """(exit code, one line) for an exception that reached the top of a command."""
-    from cmo_agent.core.errors import ConfigError
+    from cmo_agent.core.errors import CmoError, ConfigError
 
     if isinstance(exc, ConfigError):
         return 2, str(exc)
+    if isinstance(exc, CmoError):  # an outside service failed (the IMAP server mid-sync): said as it is
+        return 1, str(exc)
     if isinstance(exc, UnicodeError):
         return 2, f"input is not valid UTF-8 ({exc})"
     if isinstance(exc, OSError):

@@ -82,6 +82,9 @@ def read_new_mail(
     bodies to fetch."""
     try:
         selected = client.select_folder(folder, readonly=True)
+    except IMAPClientError as exc:
+        raise MailboxUnavailable(f"cannot open the IMAP folder {folder!r} (IMAP_FOLDER): {exc}") from None
+    try:
         current = int(selected[b"UIDVALIDITY"])
         start = after_uid + 1 if current == validity else 1
         uids = sorted(uid for uid in client.search(["UID", f"{start}:*"]) if uid >= start)

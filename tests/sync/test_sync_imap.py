@@ -140,6 +140,7 @@ def test_a_wrong_password_or_no_server_is_one_line_and_exit_2(env: dict[str, str
     for broken, says in (
         ({"IMAP_PASSWORD": "not-the-password"}, "refused the login"),
         ({"IMAP_PORT": "1"}, "cannot reach the IMAP server 127.0.0.1:1"),
+        ({"IMAP_FOLDER": "No-Such-Folder"}, "cannot open the IMAP folder 'No-Such-Folder'"),
     ):
         done = run_cli(["sync"], env | broken, tmp_path)
         assert done.returncode == 2, done.stdout + done.stderr
