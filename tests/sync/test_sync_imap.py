@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,11 +15,12 @@ import pytest
 
 from cmo_agent.core.checkpointer import thread_config
 from cmo_agent.core.config import Settings
+from cmo_agent.core.job_lock import hold_job_lock
 from cmo_agent.core.ledger import open_ledger
 from cmo_agent.core.suppression import open_suppressions
 from cmo_agent.demo.github_server import GitHubStandIn
 from cmo_agent.runner import current_state, open_campaigns
-from tests.conftest import run_cli
+from tests.conftest import run_cli, start_cli, wait_until
 from tests.loopback.imap_server import DovecotStandIn, available
 from tests.loopback.smtp_server import SmtpStandIn, delivery_env
 from tests.sync import messages as m
@@ -148,3 +151,57 @@ def test_a_wrong_password_or_no_server_is_one_line_and_exit_2(env: dict[str, str
         assert "not-the-password" not in done.stderr
     unknown = run_cli(["sync", "no-such-job"], env, tmp_path)
     assert unknown.returncode == 2 and "no job 'no-such-job'" in unknown.stderr
+
+
+def _events(env: dict[str, str]) -> int:
+    """How many outcomes sync has stored so far (0 before its table exists)."""
+    try:
+        with sqlite3.connect(Path(env["CMO_DATA_DIR"]) / "cmo_agent.db", timeout=5) as conn:
+            return int(conn.execute("SELECT count(*) FROM cmo_sync_events").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+
+
+@pytest.mark.parametrize("env", ["sqlite"], indirect=True)
+def test_a_sync_killed_mid_way_loses_and_repeats_nothing(
+    env: dict[str, str], tmp_path: Path, dovecot: DovecotStandIn
+) -> None:
+    sent = _sent_campaign(env, tmp_path)
+    for index, (_, message_id, address, subject) in enumerate(sent):
+        dovecot.deliver(m.reply(message_id, address, subject))
+        for n in range(400 if index == 0 else 40):  # the first reply is read early, the rest among many
+            dovecot.deliver(m._mail(f"Newsletter {index}-{n}", "News.", sender=f"news{n}@example.net"))
+    proc = start_cli(["sync", "--json"], env, tmp_path)
+    wait_until(lambda: _events(env) >= 1, proc=proc, what="a first outcome stored")
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(timeout=30) == -signal.SIGKILL, "the sync was killed mid-way, not after it ended"
+    stored_before = _events(env)
+    assert 1 <= stored_before < len(sent), "killed while it was storing outcomes"
+
+    done = run_cli(["sync", "--json"], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["kinds"]["reply"] == len(sent), "the killed sync's messages are read again"
+    assert result["applied"] == {JOB: len(sent)} and _events(env) == len(sent), "each message stored once"
+    _, state = current_state(_settings(env), JOB)
+    assert all(state["leads"][login]["outcome"] == "replied" for login, *_ in sent)
+    assert state["reports"]["outcomes"]["replied"] == len(sent)
+    again = json.loads(run_cli(["sync", "--json"], env, tmp_path).stdout)
+    assert again["new_messages"] == 0 and again["applied"] == {}
+
+
+@pytest.mark.parametrize("env", ["sqlite"], indirect=True)
+def test_a_running_job_gets_its_outcomes_at_the_next_sync(
+    env: dict[str, str], tmp_path: Path, dovecot: DovecotStandIn
+) -> None:
+    sent = _sent_campaign(env, tmp_path)
+    login, message_id, address, subject = sent[0]
+    dovecot.deliver(m.reply(message_id, address, subject))
+    settings = _settings(env)
+    with hold_job_lock(settings.resolved_checkpoint_url(), JOB):  # as a run of the job would
+        busy = json.loads(run_cli(["sync", "--json"], env, tmp_path).stdout)
+    assert busy["applied"] == {} and JOB in busy["skipped"]
+    assert "outcome" not in current_state(settings, JOB)[1]["leads"][login]
+    later = json.loads(run_cli(["sync", "--json"], env, tmp_path).stdout)
+    assert later["new_messages"] == 0 and later["applied"] == {JOB: 1}, "kept, not read again"
+    assert current_state(settings, JOB)[1]["leads"][login]["outcome"] == "replied"
