@@ -21,7 +21,7 @@ Order of the checks, first match wins:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import Message
@@ -91,9 +91,15 @@ class Classified:
 
 
 class Outbound:
-    """Our sent messages, looked up by Message-ID and by recipient address."""
+    """Our sent messages, looked up by Message-ID and by recipient address.
 
-    def __init__(self, sent: Iterable[Sent]) -> None:
+    `subjects(job_id)` gives a job's subjects by login when a message has none of its own; it is
+    asked only for a reply that lost its references, once per job.
+    """
+
+    def __init__(self, sent: Iterable[Sent], subjects: Callable[[str], Mapping[str, str]] | None = None) -> None:
+        self._subjects = subjects
+        self._subject_cache: dict[str, Mapping[str, str]] = {}
         self.by_id: dict[str, Sent] = {}
         self.by_address: dict[str, list[Sent]] = {}
         for item in sent:
@@ -107,6 +113,13 @@ class Outbound:
 
     def to(self, address: str) -> list[Sent]:
         return self.by_address.get(address.lower(), [])
+
+    def subject(self, sent: Sent) -> str:
+        if sent.subject or self._subjects is None:
+            return sent.subject
+        if sent.job_id not in self._subject_cache:
+            self._subject_cache[sent.job_id] = self._subjects(sent.job_id)
+        return self._subject_cache[sent.job_id].get(sent.login, "")
 
     def to_login(self, job_id: str, login: str) -> list[Sent]:
         return [s for s in self.by_id.values() if s.job_id == job_id and s.login == login]
@@ -179,7 +192,8 @@ def _ours(message: Message, outbound: Outbound) -> Sent | None:
     if REPLY_PREFIX.match(subject):
         original = REPLY_PREFIX.sub("", subject).strip().lower()
         for sent in reversed(candidates):
-            if sent.subject and sent.subject.strip().lower() == original:
+            subject = outbound.subject(sent)
+            if subject and subject.strip().lower() == original:
                 return sent
     return None
 

@@ -99,15 +99,16 @@ def sync(settings: Settings, job_id: str | None = None) -> SyncResult:
 
 
 def _outbound(ledger: Ledger, graph: Any) -> Outbound:
-    """Every message the ledger says may have reached someone, with its draft's subject."""
+    """Every message the ledger says may have reached someone. A job's subjects (from its drafts)
+    are read only if a reply without references needs them."""
+    from cmo_agent.runner import values_of
+
+    def subjects(job_id: str) -> dict[str, str]:
+        drafts = values_of(graph.get_state(thread_config(job_id))).get("to_send", {})
+        return {login: str(draft.get("subject", "")) for login, draft in drafts.items()}
+
     entries = [e for e in ledger.all_entries() if e.state in SENT_STATES]
-    subjects: dict[tuple[str, str], str] = {}
-    for job in sorted({e.job_id for e in entries}):
-        drafts = (graph.get_state(thread_config(job)).values or {}).get("to_send", {})
-        subjects |= {(job, login): str(draft.get("subject", "")) for login, draft in drafts.items()}
-    return Outbound(
-        Sent(e.job_id, e.login, e.message_id, e.address, subjects.get((e.job_id, e.login), "")) for e in entries
-    )
+    return Outbound((Sent(e.job_id, e.login, e.message_id, e.address) for e in entries), subjects)
 
 
 def _read(client: Any, settings: Settings, store: SyncStore, sent: Outbound, result: SyncResult) -> None:
