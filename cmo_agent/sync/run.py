@@ -24,6 +24,7 @@ from cmo_agent.core.ledger import Ledger
 from cmo_agent.core.records import Lead, LeadOutcome
 from cmo_agent.core.state import RunState, apply_update
 from cmo_agent.core.suppression import SuppressionList
+from cmo_agent.core.text import one_line
 from cmo_agent.reporting import outcomes
 from cmo_agent.sync.classify import Classified, Outbound, Sent, Unparsed, classify, parse
 from cmo_agent.sync.mailbox import header_filter, open_mailbox, read_new_mail
@@ -123,6 +124,10 @@ def _read(client: Any, settings: Settings, store: SyncStore, sent: Outbound, res
             found = classify(message, sent) if item.whole else Classified("unrelated")
         except Unparsed as exc:
             result.unparsed.append(f"{item.uid}: {exc.reason}")
+            result.kinds["unparsed"] += 1
+            continue
+        except Exception as exc:  # any message, however broken, is counted and never stops the sync
+            result.unparsed.append(f"{item.uid}: {type(exc).__name__}: {one_line(str(exc))[:200]}")
             result.kinds["unparsed"] += 1
             continue
         result.kinds[found.kind] += 1

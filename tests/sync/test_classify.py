@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cmo_agent.sync.classify import Outbound, Sent, Unparsed, classify, parse, reply_text
 from tests.sync import messages as m
@@ -70,3 +72,44 @@ def test_garbage_is_unparsed_with_its_reason(raw: bytes, reason: str) -> None:
     with pytest.raises(Unparsed) as caught:
         parse(raw)
     assert caught.value.reason == reason
+
+
+_header_lines = st.lists(
+    st.sampled_from(
+        [
+            b"From: ada@example.org",
+            b"From: <>",
+            b"Subject: Re: Your work on tensorforge",
+            b"Subject: =?utf-8?q?=0D=0A?=",
+            b"In-Reply-To: <3f1c2a9e-1111-5222-8333-944455556666@example.com>",
+            b"References: <<<>>>",
+            b"Content-Type: multipart/report; report-type=delivery-status; boundary=x",
+            b"Content-Type: message/delivery-status",
+            b"Auto-Submitted: auto-replied",
+            b"Date: not a date",
+            b"--x",
+            b"Final-Recipient: rfc822; ada@example.org",
+            b"Status: 5.1.1",
+            b"",
+        ]
+    ),
+    max_size=14,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=_header_lines, noise=st.binary(max_size=60))
+def test_no_message_however_broken_raises_anything_but_unparsed(lines: list[bytes], noise: bytes) -> None:
+    raw = b"\r\n".join(lines) + b"\r\n\r\n" + noise
+    try:
+        message = parse(raw)
+    except Unparsed:
+        return
+    assert classify(message, OUTBOUND).kind in (
+        "reply",
+        "auto_reply",
+        "hard_bounce",
+        "soft_bounce",
+        "unsubscribe",
+        "unrelated",
+    )
