@@ -16,6 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import trustme
+
 USER = "dana"
 PASSWORD = "imap-test-secret"
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
@@ -26,7 +28,7 @@ state_dir = {base}/state
 log_path = {base}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 first_valid_uid = 1
@@ -47,7 +49,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 """
@@ -66,9 +69,14 @@ def _free_port() -> int:
 class DovecotStandIn:
     """Dovecot serving one user's Maildir under `base` on 127.0.0.1 (use as a context manager)."""
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, tls: bool = False) -> None:
         self.base = base
+        self.tls = tls
+        """With `tls`, a certificate from a private CA (`ca_file`): STARTTLS on `port`, TLS from the
+        start on `tls_port`."""
         self.port = _free_port()
+        self.tls_port = _free_port() if tls else 0
+        self.ca_file = base / "ca.pem"
         self.maildir = base / "mail" / USER
         self._process: subprocess.Popen[bytes] | None = None
         self._count = 0
@@ -97,7 +105,15 @@ class DovecotStandIn:
             os.chown(path, owner.pw_uid, owner.pw_gid)
         (self.base / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
         config = self.base / "dovecot.conf"
-        config.write_text(_CONFIG.format(base=self.base, port=self.port))
+        ssl_settings = "ssl = no"
+        if self.tls:
+            ca = trustme.CA()
+            ca.cert_pem.write_to_path(str(self.ca_file))
+            issued = ca.issue_cert("127.0.0.1", "localhost")
+            issued.private_key_pem.write_to_path(str(self.base / "key.pem"))
+            issued.cert_chain_pems[0].write_to_path(str(self.base / "cert.pem"))
+            ssl_settings = f"ssl = yes\nssl_cert = <{self.base}/cert.pem\nssl_key = <{self.base}/key.pem"
+        config.write_text(_CONFIG.format(base=self.base, port=self.port, tls_port=self.tls_port, ssl=ssl_settings))
         with (self.base / "dovecot.out").open("wb") as out:
             self._process = subprocess.Popen(
                 [DOVECOT, "-F", "-c", str(config)], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
