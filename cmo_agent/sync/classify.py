@@ -102,9 +102,11 @@ class Outbound:
         self._subject_cache: dict[str, Mapping[str, str]] = {}
         self.by_id: dict[str, Sent] = {}
         self.by_address: dict[str, list[Sent]] = {}
+        self._by_lead: dict[tuple[str, str], Sent] = {}
         for item in sent:
             self.by_id[_norm_id(item.message_id)] = item
             self.by_address.setdefault(item.address.lower(), []).append(item)
+            self._by_lead[(item.job_id, item.login)] = item
 
     def referenced(self, message: Message) -> Sent | None:
         """Ours that `message` names in In-Reply-To or References (the nearest first)."""
@@ -121,8 +123,9 @@ class Outbound:
             self._subject_cache[sent.job_id] = self._subjects(sent.job_id)
         return self._subject_cache[sent.job_id].get(sent.login, "")
 
-    def to_login(self, job_id: str, login: str) -> list[Sent]:
-        return [s for s in self.by_id.values() if s.job_id == job_id and s.login == login]
+    def of(self, job_id: str, login: str) -> Sent | None:
+        """The message of `job_id` to `login` (the ledger keeps one per lead)."""
+        return self._by_lead.get((job_id, login))
 
 
 class Unparsed(CmoError):

@@ -42,6 +42,11 @@ class NewMail:
     whole: bool
 
 
+def imap_port(settings: Settings) -> int:
+    """IMAP_PORT, or the standard port for IMAP_SECURITY (993 for ssl, 143 otherwise)."""
+    return settings.imap_port or (993 if settings.imap_security == "ssl" else 143)
+
+
 def _tls(settings: Settings) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=settings.imap_ca_file)
 
@@ -54,7 +59,7 @@ def open_mailbox(settings: Settings) -> Iterator[IMAPClient]:
     if not settings.imap_username or settings.imap_password is None:
         raise ConfigError("sync needs IMAP_USERNAME and IMAP_PASSWORD")
     security = settings.imap_security
-    port = settings.imap_port or (993 if security == "ssl" else 143)
+    port = imap_port(settings)
     where = f"{settings.imap_host}:{port}"
     try:
         client = IMAPClient(

@@ -27,7 +27,7 @@ from cmo_agent.core.suppression import SuppressionList
 from cmo_agent.core.text import one_line
 from cmo_agent.reporting import outcomes
 from cmo_agent.sync.classify import Classified, Outbound, Sent, Unparsed, classify, parse
-from cmo_agent.sync.mailbox import header_filter, open_mailbox, read_new_mail
+from cmo_agent.sync.mailbox import header_filter, imap_port, open_mailbox, read_new_mail
 from cmo_agent.sync.store import Event, SyncStore
 
 SENT_STATES = ("sent", "unknown")
@@ -68,8 +68,7 @@ class SyncResult:
 
 def mailbox_name(settings: Settings) -> str:
     """Which folder of which account (never the password)."""
-    port = settings.imap_port or (993 if settings.imap_security == "ssl" else 143)
-    return f"{settings.imap_username}@{settings.imap_host}:{port}/{settings.imap_folder}"
+    return f"{settings.imap_username}@{settings.imap_host}:{imap_port(settings)}/{settings.imap_folder}"
 
 
 def sync(settings: Settings, job_id: str | None = None) -> SyncResult:
@@ -86,8 +85,10 @@ def sync(settings: Settings, job_id: str | None = None) -> SyncResult:
             result = SyncResult(mailbox_name(settings))
             with open_mailbox(settings) as client:
                 _read(client, settings, store, sent, result)
-            for target in sorted({e.job_id for e in store.pending(job_id)}):
-                events = store.pending(target)
+            by_job: dict[str, list[Event]] = {}
+            for event in store.pending(job_id):
+                by_job.setdefault(event.job_id, []).append(event)
+            for target, events in sorted(by_job.items()):
                 try:
                     with hold_job_lock(url, target, wait=2.0):
                         result.suppressed += _suppress(suppressions, sent, events)
@@ -154,11 +155,10 @@ def _suppress(suppressions: SuppressionList, sent: Outbound, events: list[Event]
     """Hard bounces and unsubscribe requests put the address on the suppression list."""
     added = 0
     for event in events:
-        if event.kind in ("hard_bounce", "unsubscribe"):
-            address = next((s.address for s in sent.to_login(event.job_id, event.login)), None)
-            if address:
-                reason = "unsubscribe request" if event.kind == "unsubscribe" else f"hard bounce {event.detail}"
-                added += suppressions.add([address.lower()], reason=reason, source=f"sync:{event.job_id}")
+        ours = sent.of(event.job_id, event.login)
+        if event.kind in ("hard_bounce", "unsubscribe") and ours is not None:
+            reason = "unsubscribe request" if event.kind == "unsubscribe" else f"hard bounce {event.detail}"
+            added += suppressions.add([ours.address.lower()], reason=reason, source=f"sync:{event.job_id}")
     return added
 
 

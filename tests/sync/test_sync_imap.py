@@ -5,10 +5,8 @@ and a second sync changes nothing."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +19,7 @@ from cmo_agent.core.suppression import open_suppressions
 from cmo_agent.demo.github_server import GitHubStandIn
 from cmo_agent.runner import current_state, open_campaigns
 from tests.conftest import run_cli, start_cli, wait_until
-from tests.loopback.imap_server import DovecotStandIn, available
+from tests.loopback.imap_server import DovecotStandIn
 from tests.loopback.smtp_server import SmtpStandIn, delivery_env
 from tests.sync import messages as m
 
@@ -29,16 +27,6 @@ pytestmark = pytest.mark.e2e
 
 GOAL = "Find active ML engineers"
 JOB = "imap-sync"
-
-
-@pytest.fixture
-def dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DovecotStandIn]:
-    if not available():
-        if os.environ.get("CI"):
-            raise RuntimeError("Dovecot is missing: .ci/run installs dovecot-imapd")
-        pytest.skip("Dovecot (dovecot-imapd) is not installed, or not running as root")
-    with DovecotStandIn(tmp_path_factory.mktemp("dovecot")) as server:
-        yield server
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

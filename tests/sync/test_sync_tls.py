@@ -4,26 +4,23 @@ IMAP_CA_FILE; without it the certificate is refused in one line."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import run_cli
-from tests.loopback.imap_server import DovecotStandIn, available
+from tests.loopback.imap_server import DovecotStandIn
 from tests.sync import messages as m
+from tests.sync.conftest import started_dovecot
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DovecotStandIn]:
-    if not available():
-        if os.environ.get("CI"):
-            raise RuntimeError("Dovecot is missing: .ci/run installs dovecot-imapd")
-        pytest.skip("Dovecot (dovecot-imapd) is not installed, or not running as root")
-    with DovecotStandIn(tmp_path_factory.mktemp("dovecot-tls"), tls=True) as server:
+    """Dovecot with a private CA's certificate, one unrelated message in its INBOX."""
+    for server in started_dovecot(tmp_path_factory, tls=True):
         server.deliver(m.unrelated())
         yield server
 
