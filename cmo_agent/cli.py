@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from cmo_agent.core.config import Settings
     from cmo_agent.runner import RunOutcome
 
-EXIT_CODES = {"done": 0, "failed": 1, "paused": 3, "awaiting_approval": 3}
+EXIT_CODES = {"done": 0, "failed": 1, "paused": 3, "waiting": 3, "awaiting_approval": 3}
 EXIT_INTERRUPTED = 130
 _SECRET_VARIABLES = ("GITHUB_TOKEN", "OPENAI_API_KEY", "SMTP_PASSWORD", "IMAP_PASSWORD")
 
@@ -177,6 +177,10 @@ def run(
     deliver: Annotated[str, typer.Option(help="outbox (default) or smtp.")] = "outbox",
     yes: Annotated[bool, typer.Option("--yes", help="Skip the approval gate of --deliver smtp.")] = False,
     demo: Annotated[bool, typer.Option("--demo", help="Offline run on the bundled GitHub snapshot.")] = False,
+    follow_ups: Annotated[
+        int, typer.Option(min=0, max=5, help="Follow-ups threaded under the first email, to who has not replied.")
+    ] = 0,
+    follow_up_after: Annotated[str, typer.Option(help="Wait between steps: 3d, 12h, 90m or 20s (default 3d).")] = "3d",
     as_json: JsonOpt = False,
 ) -> None:
     """Start a campaign: prints the job id, shows progress, ends with a summary."""
@@ -203,6 +207,8 @@ def run(
         "deliver": deliver,
         "require_approval": deliver == "smtp" and not yes,
         "demo": demo or None,
+        "follow_ups": follow_ups or None,
+        "follow_up_after": follow_up_after if follow_ups else None,
     }
 
     def announce(new_job_id: str) -> None:
@@ -316,8 +322,12 @@ def status(
             table.add_row(job.job_id, job.shown_status, _short_time(job.updated_at), one_line(job.goal))
         _console().print(table)
         return
+    from cmo_agent.stages.follow_up import due_at
+
     job, values = current_state(settings, job_id)
+    due = due_at(values) if job.status == "waiting" else None
     info = job.as_dict() | {
+        "due_at": None if due is None else _iso(due),
         "funnel": funnel(values),
         "delivery": smtp_outcomes(values),
         "counters": values.get("counters", {}),
@@ -376,6 +386,15 @@ def report(
         rate = data["rates"].get(name)
         outcome_table.add_row(name, str(value), "" if rate is None else f"{rate:.1%}")
     console.print(outcome_table)
+    if len(data["steps"]) > 1:
+        step_table = Table(title="by step")
+        for column in ("step", "delivered", "replied", "reply rate", "not sent to"):
+            step_table.add_column(column)
+        for row in data["steps"]:
+            rate = "" if row["reply_rate"] is None else f"{row['reply_rate']:.1%}"
+            left_out = ", ".join(f"{n} {reason}" for reason, n in sorted(row["stopped"].items()))
+            step_table.add_row(row["name"], str(row["delivered"]), str(row["replied"]), rate, left_out)
+        console.print(step_table)
     github, llm = data["github"], data["llm"]
     console.print(
         f"GitHub: {github['api_calls']} requests, {github['cache_hits']} cache hits, {github['wait_seconds']} s waited"
@@ -385,6 +404,10 @@ def report(
         tokens = llm["llm_prompt_tokens"] + llm["llm_completion_tokens"]
         shown = f"${cost:.4f}" if cost is not None else "cost unknown"
         console.print(f"model: {llm['llm_calls']} requests, {tokens:,} tokens, {shown}")
+    if data["stage_seconds"]:
+        console.print(
+            "time per stage: " + ", ".join(f"{stage} {sec} s" for stage, sec in data["stage_seconds"].items())
+        )
     for stage, errors in data["errors"].items():
         commonest = "; ".join(one_line(kind) for kind in errors["commonest"])
         console.print(f"errors in {stage}: {errors['count']} ({commonest})")
@@ -641,6 +664,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
         console.print(f"fix the cause, then: cmo-agent resume {job_id}")
     elif summary["status"] == "awaiting_approval":
         _print_approval(console, job_id, summary["approval"] or {})
+    elif summary["status"] == "waiting":
+        console.print(f"waiting: {one_line(summary['reason'] or '')}; then `cmo-agent resume {job_id}` sends it")
     elif summary["status"] != "done":
         reason = f" ({one_line(summary['reason'])})" if summary["reason"] else ""
         console.print(f"paused{reason}: continue with `cmo-agent resume {job_id}`")
@@ -658,10 +683,22 @@ def _print_approval(console: Console, job_id: str, gate: dict[str, Any]) -> None
         who = f"{one_line(str(sample.get('login')))} <{one_line(str(sample.get('to')))}>"
         line = f"  {who}: {one_line(str(sample.get('subject', '')))}\n    {one_line(first_lines)}"
         console.print(line, soft_wrap=True)
+    for preview in gate.get("follow_ups", []):
+        first_lines = " / ".join(line for line in str(preview.get("body", "")).splitlines() if line.strip())[:240]
+        when = one_line(str(preview.get("after", "")))
+        line = f"  follow-up {preview.get('step')} ({when} after the previous step, to those who have not replied):"
+        subject = one_line(str(preview.get("subject", "")))
+        console.print(f"{line}\n    {subject}\n    {one_line(first_lines)}", soft_wrap=True)
     console.print(
         f"send them: cmo-agent approve {job_id} [--reject LOGIN ...]   (drafts: cmo-agent export {job_id})",
         soft_wrap=True,
     )
+
+
+def _iso(timestamp: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
 
 
 def _short_time(iso: str, seconds: bool = False) -> str:

@@ -22,5 +22,7 @@ class CampaignContext:
     """The run's drain switch: a node that must stop the campaign (SMTP down, daily cap) asks it to drain."""
     failure: str | None = None
     """Set by a stage that failed and drained the run: the run ends `failed`, not `paused`."""
+    waiting_until: float | None = None
+    """Set by a stage that drained the run to wait for a due time (the next follow-up): the run ends `waiting`."""
     started_at: float = field(default_factory=time.time)
     """When this run (or resume) started: rates that trigger a pause are measured from here."""

@@ -8,6 +8,7 @@ used) and the run stops there, so `resume` runs the failed stage again. Without 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -18,13 +19,14 @@ from langgraph.runtime import Runtime
 from cmo_agent.adapters.github_limits import WaitInterrupted
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.errors import error_record
-from cmo_agent.core.state import RunState
+from cmo_agent.core.state import RunState, add_counters
 from cmo_agent.core.usage import collecting
 from cmo_agent.stages.approve import approve
 from cmo_agent.stages.candidates import extract_candidates, pending_repos
 from cmo_agent.stages.deliver import deliver, pending_deliveries
 from cmo_agent.stages.discover import discover
 from cmo_agent.stages.enrich import enrich, pending_candidates
+from cmo_agent.stages.follow_up import follow_up, sequence_unfinished
 from cmo_agent.stages.hygiene import hygiene
 from cmo_agent.stages.personalize import pending_drafts, personalize
 from cmo_agent.stages.report import report
@@ -49,15 +51,23 @@ PIPELINE: tuple[tuple[str, Node, Pending | None], ...] = (
     ("personalize", personalize, pending_drafts),
     ("approve", approve, None),
     ("deliver", deliver, pending_deliveries),
+    ("follow_up", follow_up, sequence_unfinished),
     ("report", report, None),
 )
 STAGES = tuple(stage for stage, _, _ in PIPELINE)
 
 
 def guarded(stage: str, node: Node) -> Node:
-    """`node`, with its failure recorded in the RunState and the run drained (see the module docstring)."""
+    """`node`, with its failure recorded in the RunState and the run drained (see the module docstring),
+    and its time counted (`counters.ms_<stage>`, for the report's time per stage)."""
 
     def run(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
+        started = time.monotonic()
+        update = _run_guarded(state, runtime)
+        elapsed = round((time.monotonic() - started) * 1000)
+        return update | {"counters": add_counters(update.get("counters"), {f"ms_{stage}": elapsed})}
+
+    def _run_guarded(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
         context = runtime.context if isinstance(runtime.context, CampaignContext) else None
         with collecting() as used:
             try:

@@ -45,6 +45,14 @@ td, th { padding: .3rem .8rem; border-bottom: 1px solid #dde3ea; text-align: lef
 {% for name, value in outcomes.items() %}<tr><td>{{ name }}</td><td>{{ value }}</td>
 <td>{% if rates.get(name) is not none %}{{ "%.1f" | format(rates[name] * 100) }} %{% endif %}</td></tr>{% endfor %}
 </table>
+{% if steps | length > 1 %}<h2>By step</h2>
+<table><tr><th>step</th><th>delivered</th><th>replied</th><th>reply rate</th><th>not sent to</th></tr>
+{% for row in steps %}<tr><td>{{ row.name }}</td><td>{{ row.delivered }}</td><td>{{ row.replied }}</td>
+<td>{% if row.reply_rate is not none %}{{ "%.1f" | format(row.reply_rate * 100) }} %{% endif %}</td>
+<td>{% for reason, n in row.stopped | dictsort %}{{ n }} {{ reason }}{% if not loop.last %}, {% endif %}{%
+endfor %}</td>
+</tr>{% endfor %}
+</table>{% endif %}
 {% if replies %}<h2>Replies</h2>
 <table><tr><th>who</th><th>when</th><th>first words</th></tr>
 {% for item in replies %}<tr><td>{{ item.login }}</td><td>{{ item.at or "" }}</td>
@@ -59,6 +67,8 @@ td, th { padding: .3rem .8rem; border-bottom: 1px solid #dde3ea; text-align: lef
 <p>GitHub: {{ github.api_calls }} requests, {{ github.cache_hits }} cache hits,
 {{ github.wait_seconds }} s waited.{% if llm.llm_calls %} Model: {{ llm.llm_calls }} requests,
 {{ llm.llm_prompt_tokens + llm.llm_completion_tokens }} tokens.{% endif %}</p>
+{% if stage_seconds %}<p>Time per stage: {% for stage, sec in stage_seconds.items() %}{{ stage }} {{ sec }} s{%
+if not loop.last %}, {% endif %}{% endfor %}.</p>{% endif %}
 </body></html>
 """
 
@@ -115,7 +125,7 @@ def _funnel_svg(funnel: dict[str, int]) -> str:
 
 def _timeline_svg(state: RunState) -> str:
     sends: Counter[date] = Counter()
-    for draft in state.get("to_send", {}).values():
+    for draft in [*state.get("to_send", {}).values(), *state.get("follow_ups", {}).values()]:
         if draft.get("status") == "sent" and (at := _day(draft.get("sent_at"))):
             sends[at] += 1
     replies: Counter[date] = Counter()

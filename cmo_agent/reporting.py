@@ -7,6 +7,8 @@ run summary and `status` show them, so each number is computed one way everywher
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from cmo_agent.core.config import Settings
@@ -105,6 +107,60 @@ def replies(state: RunState) -> list[dict[str, Any]]:
     return sorted(found, key=lambda item: str(item["at"] or ""), reverse=True)
 
 
+def _when(text: object) -> datetime | None:
+    """An ISO 8601 or RFC 5322 time as an aware datetime, or None."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        found = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            found = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    return found if found.tzinfo else found.replace(tzinfo=UTC)
+
+
+def steps(state: RunState) -> list[dict[str, Any]]:
+    """The sequence step by step (first message, follow-up 1..N): delivered, replied (a reply counts
+    for the last step the lead had been sent when it came), its rate, and who the step left out."""
+    first = state.get("to_send", {})
+    follow_ups = state.get("follow_ups", {})
+    total = int(state.get("params", {}).get("follow_ups", 0) or 0)
+    by_lead: dict[str, list[tuple[int, datetime | None]]] = {}
+    names = ["first message", *(f"follow-up {n}" for n in range(1, total + 1))]
+    rows: list[dict[str, Any]] = [
+        {"step": n, "name": name, "delivered": 0, "replied": 0, "stopped": {}} for n, name in enumerate(names)
+    ]
+    for draft in [*first.values(), *follow_ups.values()]:
+        step = int(draft.get("step", 0))
+        if step >= len(rows):
+            continue
+        if draft.get("status") in DELIVERED_STATUSES:
+            rows[step]["delivered"] += 1
+            when = _when(draft.get("sent_at") or draft.get("delivered_at"))
+            by_lead.setdefault(str(draft.get("login")), []).append((step, when))
+        elif draft.get("status") == "stopped":
+            reasons = rows[step]["stopped"]
+            reasons[str(draft.get("stop_reason"))] = reasons.get(str(draft.get("stop_reason")), 0) + 1
+    for login, lead in state.get("leads", {}).items():
+        if lead.get("outcome") != "replied" or login not in by_lead:
+            continue
+        at = _when(lead.get("outcome_at"))
+        sent = sorted(by_lead[login], key=lambda item: item[0])
+        before = [step for step, when in sent if at is None or when is None or when <= at]
+        rows[before[-1] if before else sent[0][0]]["replied"] += 1
+    for row in rows:
+        row["reply_rate"] = round(row["replied"] / row["delivered"], 4) if row["delivered"] else None
+    return rows
+
+
+def stage_seconds(state: RunState) -> dict[str, float]:
+    """Time each stage ran, summed over its steps (`counters.ms_<stage>`, counted as the job went)."""
+    counters = state.get("counters", {})
+    return {name[3:]: round(ms / 1000, 1) for name, ms in counters.items() if name.startswith("ms_")}
+
+
 def github_usage(state: RunState) -> dict[str, int]:
     counters = state.get("counters", {})
     names = ("github_api_calls", "github_cache_hits", "github_wait_seconds", "github_graphql_points")
@@ -124,6 +180,7 @@ def job_report(state: RunState, settings: Settings) -> dict[str, Any]:
         "job_id": state.get("job_id"),
         "goal": state.get("goal"),
         "funnel": funnel(state) | {"replied": sent["replied"]},
+        "steps": steps(state),
         "outcomes": sent,
         "rates": rates,
         "delivery": delivery_counts(state),
@@ -131,5 +188,6 @@ def job_report(state: RunState, settings: Settings) -> dict[str, Any]:
         "llm": llm_usage(state, settings),
         "errors": errors_by_stage(state),
         "replies": replies(state),
+        "stage_seconds": stage_seconds(state),
         "completed_at": state.get("completed_at"),
     }

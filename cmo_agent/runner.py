@@ -10,6 +10,7 @@ import json
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -173,6 +174,8 @@ def _execute(
         except GraphDrained:
             if context.failure is not None:  # a stage failed: recorded in the state, the run stopped there
                 return _ended(graph, jobs, settings, job.job_id, "failed", error=context.failure)
+            if context.waiting_until is not None:  # the next follow-up is not due: the job waits for it
+                return _waiting(graph, jobs, settings, job.job_id)
             reason = control.drain_reason
             return _ended(graph, jobs, settings, job.job_id, "paused", reason=reason)
         except KeyboardInterrupt:
@@ -183,6 +186,17 @@ def _execute(
             message = f"{type(exc).__name__}: {exc}"
             return _ended(graph, jobs, settings, job.job_id, "failed", error=message)
         return _settle(graph, jobs, settings, job.job_id)
+
+
+def _waiting(
+    graph: CompiledStateGraph[Any, Any, Any, Any], jobs: JobStore, settings: Settings, job_id: str
+) -> RunOutcome:
+    """Record that the job waits for its next follow-up step, and until when."""
+    from cmo_agent.stages.follow_up import waiting_note
+
+    snapshot = graph.get_state(thread_config(job_id))
+    note = waiting_note(values_of(snapshot)) or "waiting"
+    return _ended(graph, jobs, settings, job_id, "waiting", snapshot=snapshot, reason=note)
 
 
 def values_of(snapshot: StateSnapshot) -> RunState:
@@ -309,6 +323,12 @@ def _resume_locked(
         snapshot = graph.get_state(thread_config(job_id))
     if is_completed(snapshot):
         return _ended(graph, jobs, settings, job_id, "done", snapshot=snapshot)
+    if snapshot.next == ("follow_up",) and answer is None:
+        if _not_due(values_of(snapshot)):  # before the due time: say so, send nothing, write nothing
+            return _waiting(graph, jobs, settings, job_id)
+        if problem := _sync_before_step(settings, job_id, values_of(snapshot)):
+            reason = f"nothing sent: the mailbox must be read before a follow-up step, and {problem}"
+            return _ended(graph, jobs, settings, job_id, "paused", snapshot=snapshot, reason=reason)
     graph_input: Any
     if snapshot.created_at is None:
         # Stopped before its first checkpoint: start again from what the job record says.
@@ -316,6 +336,31 @@ def _resume_locked(
     else:
         graph_input = Command(resume=answer) if answer is not None else None
     return _execute(graph, jobs, job, graph_input, settings, on_progress)
+
+
+def _not_due(state: RunState) -> bool:
+    from cmo_agent.stages.follow_up import due_at
+
+    due = due_at(state)
+    return due is not None and due > time.time()
+
+
+def _sync_before_step(settings: Settings, job_id: str, state: RunState) -> str | None:
+    """When IMAP is configured and a follow-up step is about to be drafted, read the mailbox into the
+    job first, so a reply that came since the last sync still stops the step; what failed, if it did."""
+    from cmo_agent.stages.follow_up import sequence_of
+    from cmo_agent.sync.run import sync
+
+    sequence = sequence_of(state)
+    if not settings.imap_host or sequence is None or sequence.get("drafted", 0) >= sequence["step"]:
+        return None
+    if state.get("params", {}).get("demo"):
+        return None  # made-up people: nothing of theirs can be in a real mailbox
+    try:
+        sync(settings, job_id, held=job_id)
+    except Exception as exc:
+        return f"reading it failed: {exc}"
+    return None
 
 
 def approve_campaign(

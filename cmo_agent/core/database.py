@@ -158,6 +158,21 @@ class Database:
         self._conn = conn
         self._ph = placeholder
 
+    @property
+    def postgres(self) -> bool:
+        return self._ph == "%s"
+
+    def columns(self, table: str) -> set[str]:
+        """The column names of `table` (empty when it does not exist)."""
+        if self.postgres:
+            sql = (
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_name = ? AND table_schema = current_schema()"
+            )
+        else:
+            sql = "SELECT name FROM pragma_table_info(?)"
+        return {str(row[0]) for row in self.execute(sql, [table])}
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         cur = self._conn.execute(pyformat_sql(sql) if self._ph == "%s" else sql, tuple(params))
         rows = cur.fetchall() if cur.description else []

@@ -16,7 +16,7 @@ from cmo_agent.core.errors import JobNotFound, utc_now
 from cmo_agent.core.job_lock import jobs_running
 from cmo_agent.core.records import RunParams
 
-JobStatus = Literal["running", "paused", "awaiting_approval", "done", "failed"]
+JobStatus = Literal["running", "paused", "waiting", "awaiting_approval", "done", "failed"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cmo_jobs (

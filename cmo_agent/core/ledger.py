@@ -1,5 +1,6 @@
-"""The delivery ledger: one row per (job, lead), written before and after every SMTP transaction,
-in the checkpoint database. It, not the graph's state, decides whether a message may be sent.
+"""The delivery ledger: one row per (job, lead, step), written before and after every SMTP
+transaction, in the checkpoint database. It, not the graph's state, decides whether a message may be
+sent. Step 0 is a lead's first message, step n its follow-up n.
 
 planned → sending → sent | bounced | deferred (4xx, retried later) | failed | suppressed
 A row caught in `sending` by a crash becomes `unknown`: the message may or may not have gone out,
@@ -32,6 +33,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cmo_ledger (
     job_id TEXT NOT NULL,
     login TEXT NOT NULL,
+    step INTEGER NOT NULL DEFAULT 0,
     message_id TEXT NOT NULL,
     address TEXT NOT NULL,
     sender TEXT NOT NULL,
@@ -43,16 +45,45 @@ CREATE TABLE IF NOT EXISTS cmo_ledger (
     sent_at DOUBLE PRECISION,
     planned_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    PRIMARY KEY (job_id, login)
+    PRIMARY KEY (job_id, login, step)
 )
 """
+_V1_COLUMNS = (
+    "job_id, login, step, message_id, address, sender, state, attempts, last_code, last_error, next_attempt_at,"
+    " sent_at, planned_at, updated_at"
+)
 _INDEX = "CREATE INDEX IF NOT EXISTS cmo_ledger_sender_sent ON cmo_ledger (sender, sent_at)"
+
+
+def migrate(db: Database) -> None:
+    """Create the ledger, or bring a 0.7.0 one (keyed by job and lead, without `step`) to the current
+    key: its rows become step 0. Safe to run from several processes at once."""
+    if "step" in db.columns("cmo_ledger"):
+        return
+    if db.postgres:
+        db.execute(
+            "ALTER TABLE cmo_ledger ADD COLUMN IF NOT EXISTS step INTEGER NOT NULL DEFAULT 0,"
+            " DROP CONSTRAINT IF EXISTS cmo_ledger_pkey, ADD PRIMARY KEY (job_id, login, step)"
+        )
+        return
+    db.execute("BEGIN IMMEDIATE")  # SQLite cannot change a primary key: the table is rebuilt
+    try:
+        if "step" not in db.columns("cmo_ledger"):
+            db.execute(_SCHEMA.replace("cmo_ledger (", "cmo_ledger_v2 (", 1))
+            db.execute(f"INSERT INTO cmo_ledger_v2 ({_V1_COLUMNS}) SELECT {_V1_COLUMNS} FROM cmo_ledger")  # noqa: S608
+            db.execute("DROP TABLE cmo_ledger")
+            db.execute("ALTER TABLE cmo_ledger_v2 RENAME TO cmo_ledger")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 @dataclass(frozen=True)
 class Entry:
     job_id: str
     login: str
+    step: int
     message_id: str
     address: str
     sender: str
@@ -65,7 +96,7 @@ class Entry:
 
 
 _COLUMNS = (
-    "job_id, login, message_id, address, sender, state, attempts, last_code, last_error, next_attempt_at, sent_at"
+    "job_id, login, step, message_id, address, sender, state, attempts, last_code, last_error, next_attempt_at, sent_at"
 )
 
 
@@ -74,79 +105,92 @@ class Ledger:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        db.execute(_SCHEMA)
+        if not db.columns("cmo_ledger"):
+            db.execute(_SCHEMA)
+        migrate(db)
         db.execute(_INDEX)
 
-    def plan(self, job_id: str, login: str, message_id: str, address: str, sender: str) -> Entry:
+    def plan(self, job_id: str, login: str, message_id: str, address: str, sender: str, step: int = 0) -> Entry:
         """The row for this message, created as `planned` if it does not exist yet."""
         now = utc_now()
         self._db.execute(
             f"INSERT INTO cmo_ledger ({_COLUMNS}, planned_at, updated_at)"  # noqa: S608 (constant column list)
-            " VALUES (?, ?, ?, ?, ?, 'planned', 0, NULL, NULL, 0, NULL, ?, ?) ON CONFLICT (job_id, login) DO NOTHING",
-            [job_id, login, message_id, address, sender, now, now],
+            " VALUES (?, ?, ?, ?, ?, ?, 'planned', 0, NULL, NULL, 0, NULL, ?, ?)"
+            " ON CONFLICT (job_id, login, step) DO NOTHING",
+            [job_id, login, step, message_id, address, sender, now, now],
         )
-        entry = self.get(job_id, login)
+        entry = self.get(job_id, login, step)
         assert entry is not None
         return entry
 
-    def get(self, job_id: str, login: str) -> Entry | None:
-        rows = self._db.execute(f"SELECT {_COLUMNS} FROM cmo_ledger WHERE job_id = ? AND login = ?", [job_id, login])  # noqa: S608
+    def get(self, job_id: str, login: str, step: int = 0) -> Entry | None:
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM cmo_ledger WHERE job_id = ? AND login = ? AND step = ?",  # noqa: S608
+            [job_id, login, step],
+        )
         return Entry(*rows[0]) if rows else None
 
     def all_entries(self) -> list[Entry]:
-        rows = self._db.execute(f"SELECT {_COLUMNS} FROM cmo_ledger ORDER BY job_id, login")  # noqa: S608
+        rows = self._db.execute(f"SELECT {_COLUMNS} FROM cmo_ledger ORDER BY job_id, login, step")  # noqa: S608
         return [Entry(*row) for row in rows]
 
     def entries(self, job_id: str) -> list[Entry]:
-        rows = self._db.execute(f"SELECT {_COLUMNS} FROM cmo_ledger WHERE job_id = ? ORDER BY login", [job_id])  # noqa: S608
+        rows = self._db.execute(f"SELECT {_COLUMNS} FROM cmo_ledger WHERE job_id = ? ORDER BY login, step", [job_id])  # noqa: S608
         return [Entry(*row) for row in rows]
 
-    def begin_send(self, job_id: str, login: str) -> bool:
+    def begin_send(self, job_id: str, login: str, step: int = 0) -> bool:
         """Move a planned or deferred row to `sending`; False when it is in any other state (never send then)."""
         rows = self._db.execute(
             "UPDATE cmo_ledger SET state = 'sending', attempts = attempts + 1, updated_at = ?"
-            " WHERE job_id = ? AND login = ? AND state IN ('planned', 'deferred') RETURNING login",
-            [utc_now(), job_id, login],
+            " WHERE job_id = ? AND login = ? AND step = ? AND state IN ('planned', 'deferred') RETURNING login",
+            [utc_now(), job_id, login, step],
         )
         return bool(rows)
 
     def finish(
-        self, job_id: str, login: str, state: LedgerState, code: int | None = None, error: str | None = None
+        self,
+        job_id: str,
+        login: str,
+        state: LedgerState,
+        code: int | None = None,
+        error: str | None = None,
+        step: int = 0,
     ) -> None:
         """Record how a transaction ended (`sent` also records when, for pacing)."""
         sent_at = time.time() if state in ("sent", "bounced") else None
         self._db.execute(
             "UPDATE cmo_ledger SET state = ?, last_code = ?, last_error = ?, sent_at = COALESCE(?, sent_at),"
-            " updated_at = ? WHERE job_id = ? AND login = ?",
-            [state, code, error, sent_at, utc_now(), job_id, login],
+            " updated_at = ? WHERE job_id = ? AND login = ? AND step = ?",
+            [state, code, error, sent_at, utc_now(), job_id, login, step],
         )
 
-    def defer(self, job_id: str, login: str, code: int | None, error: str, retry_at: float) -> None:
+    def defer(self, job_id: str, login: str, code: int | None, error: str, retry_at: float, step: int = 0) -> None:
         """A temporary failure (4xx): try again at `retry_at`, never counted as sent."""
         self._db.execute(
             "UPDATE cmo_ledger SET state = 'deferred', last_code = ?, last_error = ?, next_attempt_at = ?,"
-            " updated_at = ? WHERE job_id = ? AND login = ?",
-            [code, error, retry_at, utc_now(), job_id, login],
+            " updated_at = ? WHERE job_id = ? AND login = ? AND step = ?",
+            [code, error, retry_at, utc_now(), job_id, login, step],
         )
 
-    def release(self, job_id: str, login: str, error: str) -> None:
+    def release(self, job_id: str, login: str, error: str, step: int = 0) -> None:
         """Back to `planned` after a transaction that never reached the recipient stage (no connection)."""
         self._db.execute(
             "UPDATE cmo_ledger SET state = 'planned', attempts = attempts - 1, last_error = ?, updated_at = ?"
-            " WHERE job_id = ? AND login = ? AND state = 'sending'",
-            [error, utc_now(), job_id, login],
+            " WHERE job_id = ? AND login = ? AND step = ? AND state = 'sending'",
+            [error, utc_now(), job_id, login, step],
         )
 
-    def settle_interrupted(self, job_id: str, resend_unknown: bool = False) -> list[str]:
+    def settle_interrupted(self, job_id: str, resend_unknown: bool = False) -> list[tuple[str, int]]:
         """After a crash: rows left in `sending` become `unknown` (or `planned` again with
-        `resend_unknown`, which also requeues earlier unknowns). Returns the logins affected."""
+        `resend_unknown`, which also requeues earlier unknowns). Returns the (login, step)s affected."""
         states = "('sending', 'unknown')" if resend_unknown else "('sending')"
         target = "planned" if resend_unknown else "unknown"
         rows = self._db.execute(
-            f"UPDATE cmo_ledger SET state = ?, updated_at = ? WHERE job_id = ? AND state IN {states} RETURNING login",  # noqa: S608
+            f"UPDATE cmo_ledger SET state = ?, updated_at = ? WHERE job_id = ? AND state IN {states}"  # noqa: S608
+            " RETURNING login, step",
             [target, utc_now(), job_id],
         )
-        return sorted(row[0] for row in rows)
+        return sorted((str(row[0]), int(row[1])) for row in rows)
 
     def sent_since(self, sender: str, since: float) -> list[float]:
         """When this sender's messages went out (sent or bounced) since `since`, oldest first, across jobs."""

@@ -5,6 +5,7 @@ Everything a run will use is validated here, so a value that passes can never fa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Literal, cast
 
@@ -18,6 +19,18 @@ MAX_QUERY_LENGTH = 256
 """GitHub's limit on a search query's length."""
 MAX_QUERY_OPERATORS = 5
 """GitHub's limit on AND/OR/NOT operators in a search query."""
+MAX_FOLLOW_UPS = 5
+DEFAULT_FOLLOW_UP_AFTER = "3d"
+_DURATION = re.compile(r"([0-9]{1,6})([dhms])")
+_UNIT_SECONDS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
+
+
+def duration_seconds(text: str) -> int:
+    """`3d`, `12h`, `90m` or `20s` in seconds; ValueError for anything else (or zero)."""
+    found = _DURATION.fullmatch(text.strip())
+    if not found or int(found.group(1)) == 0:
+        raise ValueError(f"expected a duration like 3d, 12h, 90m or 20s, got {text!r}")
+    return int(found.group(1)) * _UNIT_SECONDS[found.group(2)]
 
 
 class ParamsSchema(BaseModel):
@@ -34,6 +47,15 @@ class ParamsSchema(BaseModel):
     deliver: Literal["outbox", "smtp"] | None = None
     require_approval: bool | None = None
     demo: bool | None = None
+    follow_ups: int | None = Field(None, ge=0, le=MAX_FOLLOW_UPS, description="Follow-ups after the first message.")
+    follow_up_after: str | None = Field(None, description="Wait between steps: 3d, 12h, 90m or 20s.")
+
+    @field_validator("follow_up_after")
+    @classmethod
+    def _is_a_duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            duration_seconds(value)
+        return value
 
     @field_validator("query")
     @classmethod

@@ -26,8 +26,9 @@ EmailSource = Literal["profile", "commit"]
 """Where a lead's address came from: the public profile, or a commit they authored."""
 Generator = Literal["llm", "template"]
 """Who wrote a draft: the model (checked), or the versioned templates."""
-DraftStatus = Literal["drafted", "rejected"]
-"""A draft before delivery: waiting to go, or rejected at the approval gate (never delivered)."""
+DraftStatus = Literal["drafted", "rejected", "stopped"]
+"""A draft before delivery: waiting to go, rejected at the approval gate (never delivered), or (a
+follow-up) not written because the lead's sequence ended (`stop_reason`: replied, suppressed, ...)."""
 DeliveryStatus = Literal["written", "sent", "deferred", "bounced", "failed", "suppressed", "unknown"]
 """What delivery did: an outbox file; over SMTP accepted, deferred by a 4xx (retried), refused for
 good (5xx: `bounced` for the recipient, `failed` otherwise), stopped by the suppression list, or
@@ -194,6 +195,12 @@ class Draft(TypedDict, total=False):
     suppressed_by: str
     resend_after_unknown: bool
     """Put back to `drafted` by `resume --resend-unknown` after an `unknown` outcome."""
+    step: int
+    """0 for the first message; n for follow-up n (`RunState.follow_ups`)."""
+    in_reply_to: str
+    """A follow-up's parent: the first message's Message-ID (also its References)."""
+    stop_reason: str
+    """Why a follow-up was not written (status `stopped`)."""
 
 
 class ErrorRecord(TypedDict):
@@ -224,3 +231,7 @@ class RunParams(TypedDict, total=False):
     deliver: Literal["outbox", "smtp"]
     require_approval: bool
     demo: bool
+    follow_ups: int
+    """Follow-up messages after the first, each threaded under it (0: none)."""
+    follow_up_after: str
+    """How long after a step the next is due, as given (`3d`, `12h`, `90m`, `20s`)."""

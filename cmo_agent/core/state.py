@@ -83,6 +83,8 @@ class RunState(TypedDict, total=False):
     """Enriched candidates by login: profile, address and provenance, hygiene, score."""
     to_send: Annotated[dict[str, Draft], DeltaChannel(upsert_batch)]
     """Drafted messages by lead login, with their delivery status."""
+    follow_ups: Annotated[dict[str, Draft], DeltaChannel(upsert_batch)]
+    """Follow-up messages keyed `login/step`, threaded under the lead's first message (`to_send`)."""
     reports: Annotated[dict[str, Any], merge_reports]
     counters: Annotated[dict[str, int], add_counters]
     errors: Annotated[list[ErrorRecord], DeltaChannel(append_errors_batch)]
@@ -107,6 +109,7 @@ def new_run_state(job_id: str, goal: str, params: RunParams | None = None) -> Ru
         candidates={},
         leads={},
         to_send={},
+        follow_ups={},
         reports={},
         counters={},
         errors=[],

@@ -50,10 +50,11 @@ def plain_address(address: str) -> str:
     return address
 
 
-def message_id_for(job_id: str, login: str, sender_email: str) -> str:
-    """A Message-ID that is the same every time for one (job, lead)."""
+def message_id_for(job_id: str, login: str, sender_email: str, step: int = 0) -> str:
+    """A Message-ID that is the same every time for one (job, lead, step)."""
     domain = sender_email.rpartition("@")[2] or "cmo-agent.invalid"
-    return f"<{uuid.uuid5(_MESSAGE_NAMESPACE, f'{job_id}/{login}')}@{header_safe(domain)}>"
+    name = f"{job_id}/{login}" + (f"/{step}" if step else "")
+    return f"<{uuid.uuid5(_MESSAGE_NAMESPACE, name)}@{header_safe(domain)}>"
 
 
 def sender_of(settings: Settings) -> tuple[str, str]:
@@ -101,6 +102,9 @@ def build_message(draft: Draft, lead: Lead, settings: Settings) -> EmailMessage:
     message["Subject"] = header_safe(draft["subject"])
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = draft["message_id"]
+    if parent := draft.get("in_reply_to"):  # a follow-up: threaded under the first message
+        message["In-Reply-To"] = header_safe(parent)
+        message["References"] = header_safe(parent)
     mailto = f"mailto:{address}?subject={quote('unsubscribe')}"
     if settings.unsubscribe_url and settings.unsubscribe_url.startswith("https://"):
         message["List-Unsubscribe"] = f"<{header_safe(settings.unsubscribe_url)}>, <{mailto}>"

@@ -8,7 +8,8 @@ from langgraph.types import interrupt
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.errors import utc_now
 from cmo_agent.core.state import RunState
-from cmo_agent.stages.common import param
+from cmo_agent.stages.common import param, settings_of
+from cmo_agent.stages.follow_up import preview_follow_ups
 
 
 def approve(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
@@ -23,7 +24,8 @@ def approve(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
         {"login": login, "to": d["to"], "subject": d["subject"], "body": d["body"]}
         for login, d in list(drafts.items())[:3]
     ]
-    answer = interrupt({"drafts": len(drafts), "samples": samples})
+    follow_ups = preview_follow_ups(state, settings_of(runtime))
+    answer = interrupt({"drafts": len(drafts), "samples": samples, "follow_ups": follow_ups})
     rejected = [login for login in (answer or {}).get("reject", []) if login in drafts]
     return {
         "to_send": {login: {"status": "rejected"} for login in rejected},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from langgraph.runtime import Runtime
 
 from cmo_agent.adapters.outbox import outbox_dir, write_eml
@@ -21,23 +23,38 @@ def pending_deliveries(state: RunState) -> list[str]:
 
 def deliver(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
     """Deliver the next batch: to the outbox by default, over SMTP when the run asked for it."""
+    pending = pending_deliveries(state)
     if param(state, "deliver", "outbox") == "smtp":
-        return deliver_smtp(state, runtime, pending_deliveries(state))
-    return deliver_outbox(state, runtime)
+        updates, counters = deliver_smtp(state, runtime, pending)
+        return {"to_send": updates, "counters": counters}
+    written = deliver_outbox(state, runtime, pending, state.get("to_send", {}))
+    return {"to_send": written, "counters": {"outbox_written": len(written)}}
 
 
-def deliver_outbox(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
-    """Write the next batch of drafts to the outbox, each under its stable Message-ID."""
+def eml_name(draft: Draft) -> str:
+    """The outbox file name of a draft: the login, and the step for a follow-up."""
+    step = draft.get("step", 0)
+    return draft["login"] + (f".follow-up-{step}" if step else "")
+
+
+def deliver_outbox(
+    state: RunState,
+    runtime: Runtime[CampaignContext],
+    pending: list[str],
+    drafts: Mapping[str, Draft],
+    stage: str = "deliver",
+) -> dict[str, Draft]:
+    """Write the next batch of the `pending` drafts to the outbox, each under its stable Message-ID."""
     settings = settings_of(runtime)
     directory = outbox_dir(settings.data_dir, state["job_id"])
-    batch = pending_deliveries(state)[: settings.batch_size]
+    batch = pending[: settings.batch_size]
     leads = state.get("leads", {})
     written: dict[str, Draft] = {}
-    for login in batch:
-        message = build_message(state["to_send"][login], leads[login], settings)
-        path = write_eml(directory, login, message)
-        written[login] = Draft(status="written", outbox_path=str(path), delivered_at=utc_now())
-    drafts = state.get("to_send", {})
+    for key in batch:
+        draft = drafts[key]
+        message = build_message(draft, leads[draft.get("login", key)], settings)
+        path = write_eml(directory, eml_name(draft | {"login": draft.get("login", key)}), message)
+        written[key] = Draft(status="written", outbox_path=str(path), delivered_at=utc_now())
     done = sum(1 for d in drafts.values() if d.get("status") == "written") + len(written)
-    report_progress(runtime, "deliver", done, done + len(pending_deliveries(state)) - len(batch))
-    return {"to_send": written, "counters": {"outbox_written": len(written)}}
+    report_progress(runtime, stage, done, done + len(pending) - len(batch))
+    return written

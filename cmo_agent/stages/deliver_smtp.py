@@ -9,6 +9,7 @@ cap, or too many hard bounces pause the campaign (resumable) instead of failing 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from langgraph.runtime import Runtime
 
@@ -67,9 +68,14 @@ class _Run:
     """One deliver step: the open ledger, suppression list and relay, and what the step changed."""
 
     def __init__(
-        self, state: RunState, runtime: Runtime[CampaignContext], ledger: Ledger, suppressions: SuppressionList
+        self,
+        state: RunState,
+        drafts: Mapping[str, Draft],
+        runtime: Runtime[CampaignContext],
+        ledger: Ledger,
+        suppressions: SuppressionList,
     ) -> None:
-        self.state, self.settings = state, settings_of(runtime)
+        self.state, self.drafts, self.settings = state, drafts, settings_of(runtime)
         context = runtime.context if isinstance(runtime.context, CampaignContext) else None
         self.control = context.control if context else None
         self.started_at = context.started_at if context else time.time()
@@ -86,8 +92,8 @@ class _Run:
     def pause(self, reason: str) -> None:
         self.pause_reason = reason
 
-    def record(self, login: str, update: Draft) -> None:
-        self.updates[login] = update
+    def record(self, key: str, update: Draft) -> None:
+        self.updates[key] = update
         self.counts[f"smtp_{update['status']}"] = self.counts.get(f"smtp_{update['status']}", 0) + 1
 
     def sleep(self, seconds: float) -> bool:
@@ -99,81 +105,91 @@ class _Run:
             time.sleep(min(left, 0.2))
         return not self.stopping()
 
-    def deliver_one(self, login: str, transport: SmtpTransport) -> None:
-        draft, lead = self.state["to_send"][login], self.state["leads"][login]
+    def deliver_one(self, key: str, transport: SmtpTransport) -> None:
+        """Send the draft under `key` (a login, or `login/step` for a follow-up) at most once."""
+        draft = self.drafts[key]
+        login, step = draft.get("login", key), draft.get("step", 0)
+        lead = self.state["leads"][login]
         address = recipient_of(lead)
-        entry = self.ledger.plan(self.job_id, login, draft["message_id"], address, self.sender)
+        entry = self.ledger.plan(self.job_id, login, draft["message_id"], address, self.sender, step)
         if is_final(entry.state):  # decided before a crash or by another run: never send again
-            self.record(login, Draft(status=entry.state, smtp_code=entry.last_code))
+            self.record(key, Draft(status=entry.state, smtp_code=entry.last_code))
             return
         if entry.state == "sending":  # left by a run that did not settle it: it may have gone out
-            self.ledger.finish(self.job_id, login, "unknown", None, "found in `sending`")
-            self.record(login, Draft(status="unknown"))
+            self.ledger.finish(self.job_id, login, "unknown", None, "found in `sending`", step)
+            self.record(key, Draft(status="unknown"))
             return
         if entry.state == "deferred" and entry.next_attempt_at > time.time():
             return
         if listed := self.suppressions.suppressed([address]).get(address):
-            self.ledger.finish(self.job_id, login, "suppressed", error=f"on the suppression list ({listed})")
-            self.record(login, Draft(status="suppressed", suppressed_by=listed))
+            self.ledger.finish(self.job_id, login, "suppressed", error=f"on the suppression list ({listed})", step=step)
+            self.record(key, Draft(status="suppressed", suppressed_by=listed))
             return
         wait, capped = pacing_wait(self.ledger, self.sender, self.settings, time.time())
         if capped:
             self.pause(capped)
             return
-        if not self.sleep(wait) or not self.ledger.begin_send(self.job_id, login):
+        if not self.sleep(wait) or not self.ledger.begin_send(self.job_id, login, step):
             return
         message = build_message(draft, lead, self.settings)
         attempts = entry.attempts + 1
         try:
             transport.send(message, self.sender, address)
         except SmtpUnavailable as exc:
-            self.ledger.release(self.job_id, login, str(exc))
+            self.ledger.release(self.job_id, login, str(exc), step)
             self.pause(f"SMTP unavailable: {exc}")
         except SmtpTemporary as exc:
             if attempts >= self.settings.send_max_attempts:
-                self.ledger.finish(self.job_id, login, "failed", exc.code, str(exc))
-                self.record(login, Draft(status="failed", smtp_code=exc.code, attempts=attempts))
+                self.ledger.finish(self.job_id, login, "failed", exc.code, str(exc), step)
+                self.record(key, Draft(status="failed", smtp_code=exc.code, attempts=attempts))
             else:
                 retry_at = time.time() + self.settings.send_retry_seconds * 2 ** (attempts - 1)
-                self.ledger.defer(self.job_id, login, exc.code, str(exc), retry_at)
-                self.record(login, Draft(status="deferred", smtp_code=exc.code, attempts=attempts, retry_at=retry_at))
+                self.ledger.defer(self.job_id, login, exc.code, str(exc), retry_at, step)
+                self.record(key, Draft(status="deferred", smtp_code=exc.code, attempts=attempts, retry_at=retry_at))
         except SmtpBounce as exc:
-            self.ledger.finish(self.job_id, login, "bounced", exc.code, str(exc))
+            self.ledger.finish(self.job_id, login, "bounced", exc.code, str(exc), step)
             self.suppressions.add([address.lower()], reason=f"hard bounce {exc.code}", source=f"job:{self.job_id}")
-            self.record(login, Draft(status="bounced", smtp_code=exc.code))
+            self.record(key, Draft(status="bounced", smtp_code=exc.code))
         except SmtpRejected as exc:
-            self.ledger.finish(self.job_id, login, "failed", exc.code, str(exc))
-            self.record(login, Draft(status="failed", smtp_code=exc.code, attempts=attempts))
+            self.ledger.finish(self.job_id, login, "failed", exc.code, str(exc), step)
+            self.record(key, Draft(status="failed", smtp_code=exc.code, attempts=attempts))
         except SmtpUncertain as exc:
-            self.ledger.finish(self.job_id, login, "unknown", None, str(exc))
-            self.record(login, Draft(status="unknown"))
+            self.ledger.finish(self.job_id, login, "unknown", None, str(exc), step)
+            self.record(key, Draft(status="unknown"))
         else:
-            self.ledger.finish(self.job_id, login, "sent", 250)
-            self.record(login, Draft(status="sent", sent_at=utc_now(), attempts=attempts))
+            self.ledger.finish(self.job_id, login, "sent", 250, step=step)
+            self.record(key, Draft(status="sent", sent_at=utc_now(), attempts=attempts))
         if problem := bounce_problem(self.ledger, self.job_id, self.started_at):
             self.pause(problem)
 
 
-def deliver_smtp(state: RunState, runtime: Runtime[CampaignContext], pending: list[str]) -> RunState:
-    """Send the next batch of the `pending` messages that are due; wait for the earliest deferred one
-    when none is due."""
+def deliver_smtp(
+    state: RunState,
+    runtime: Runtime[CampaignContext],
+    pending: list[str],
+    drafts: Mapping[str, Draft] | None = None,
+    stage: str = "deliver",
+) -> tuple[dict[str, Draft], dict[str, int]]:
+    """Send the next batch of the `pending` drafts (of `drafts`, the first messages by default) that
+    are due; wait for the earliest deferred one when none is due. Returns each draft's update and the
+    step's `smtp_<status>` counters."""
     settings = settings_of(runtime)
-    drafts = state.get("to_send", {})
-    due = [login for login in pending if drafts[login].get("retry_at", 0) <= time.time()]
+    drafts = state.get("to_send", {}) if drafts is None else drafts
+    due = [key for key in pending if drafts[key].get("retry_at", 0) <= time.time()]
     with open_ledger(settings) as ledger, open_suppressions(settings) as suppressions:
-        run = _Run(state, runtime, ledger, suppressions)
+        run = _Run(state, drafts, runtime, ledger, suppressions)
         if pending and not due:
             run.sleep(min(drafts[login]["retry_at"] for login in pending) - time.time())
-            due = [login for login in pending if drafts[login].get("retry_at", 0) <= time.time()]
+            due = [key for key in pending if drafts[key].get("retry_at", 0) <= time.time()]
         with SmtpTransport(settings) as transport:
-            for login in due[: settings.batch_size]:
+            for key in due[: settings.batch_size]:
                 if run.stopping():
                     break
-                run.deliver_one(login, transport)
+                run.deliver_one(key, transport)
     if run.pause_reason:
         if run.control is None:  # no run to drain (LangGraph Studio): stop with the reason
             raise DeliveryPaused(run.pause_reason)
         run.control.request_drain(run.pause_reason)
     done = sum(1 for d in drafts.values() if d.get("status") not in (*PENDING_STATUSES, "rejected"))
-    report_progress(runtime, "deliver", done + len(run.updates), len(drafts))
-    return {"to_send": run.updates, "counters": run.counts}
+    report_progress(runtime, stage, done + len(run.updates), len(drafts))
+    return run.updates, run.counts

@@ -1,4 +1,4 @@
-"""Stage 9, report: the campaign's funnel, usage and errors, kept in `reports.summary`."""
+"""Stage 10, report: the campaign's funnel, usage and errors, kept in `reports.summary`."""
 
 from __future__ import annotations
 

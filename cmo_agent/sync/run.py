@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,8 +72,10 @@ def mailbox_name(settings: Settings) -> str:
     return f"{settings.imap_username}@{settings.imap_host}:{imap_port(settings)}/{settings.imap_folder}"
 
 
-def sync(settings: Settings, job_id: str | None = None) -> SyncResult:
-    """Read new mail and apply the outcomes to `job_id` (or every job); see the module docstring."""
+def sync(settings: Settings, job_id: str | None = None, held: str | None = None) -> SyncResult:
+    """Read new mail and apply the outcomes to `job_id` (or every job); see the module docstring.
+
+    `held` is a job whose lock the caller already holds (a resume syncing before a follow-up step)."""
     from cmo_agent.runner import open_campaigns  # the runner imports the graph; sync's own parts do not
 
     url = settings.resolved_checkpoint_url()
@@ -90,7 +93,7 @@ def sync(settings: Settings, job_id: str | None = None) -> SyncResult:
                 by_job.setdefault(event.job_id, []).append(event)
             for target, events in sorted(by_job.items()):
                 try:
-                    with hold_job_lock(url, target, wait=2.0):
+                    with nullcontext() if target == held else hold_job_lock(url, target, wait=2.0):
                         result.suppressed += _suppress(suppressions, sent, events)
                         _apply(graph, target, events)
                         store.mark_applied(events)

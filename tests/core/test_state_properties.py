@@ -67,6 +67,7 @@ node_updates = st.fixed_dictionaries(
         "candidates": keyed,
         "leads": keyed,
         "to_send": keyed,
+        "follow_ups": keyed,
         "reports": reports,
         "counters": counters,
         "errors": errors,
@@ -220,6 +221,7 @@ class SnapshottingState(TypedDict, total=False):
     candidates: Annotated[Keyed, DeltaChannel(upsert_batch, snapshot_frequency=2)]
     leads: Annotated[Keyed, DeltaChannel(upsert_batch, snapshot_frequency=2)]
     to_send: Annotated[Keyed, DeltaChannel(upsert_batch, snapshot_frequency=2)]
+    follow_ups: Annotated[Keyed, DeltaChannel(upsert_batch, snapshot_frequency=2)]
     reports: Annotated[dict[str, Any], merge_reports]
     counters: Annotated[dict[str, int], add_counters]
     errors: Annotated[list[Record], DeltaChannel(append_errors_batch, snapshot_frequency=2)]
