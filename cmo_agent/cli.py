@@ -185,6 +185,12 @@ def run(
 ) -> None:
     """Start a campaign: prints the job id, shows progress, ends with a summary."""
     sources = _parse_sources(email_sources)
+    from cmo_agent.core.params import duration_seconds
+
+    try:
+        duration_seconds(follow_up_after)
+    except ValueError as exc:
+        _fail(f"--follow-up-after: {exc}")
     if deliver not in ("outbox", "smtp"):
         _fail(f"--deliver: expected outbox or smtp, got {deliver!r}")
     if deliver == "smtp" and demo:

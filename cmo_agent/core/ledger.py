@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS cmo_ledger (
 )
 """
 _V1_COLUMNS = (
-    "job_id, login, step, message_id, address, sender, state, attempts, last_code, last_error, next_attempt_at,"
+    "job_id, login, message_id, address, sender, state, attempts, last_code, last_error, next_attempt_at,"
     " sent_at, planned_at, updated_at"
 )
 _INDEX = "CREATE INDEX IF NOT EXISTS cmo_ledger_sender_sent ON cmo_ledger (sender, sent_at)"

@@ -167,6 +167,9 @@ CASES: dict[str, Case] = {
     "status-unknown-with-db": Case(["status", "nope"], "no job 'nope'", prepare=_finished_job),
     "pause-not-running": Case(["pause", "done"], "is not running", prepare=_finished_job),
     "approve-not-waiting": Case(["approve", "done"], "not waiting for approval", prepare=_finished_job),
+    "run-follow-up-after": Case(["run", GOAL, "--demo", "--follow-ups", "1", "--follow-up-after", "soon"], "3d, 12h"),
+    "run-follow-up-after-zero": Case(["run", GOAL, "--demo", "--follow-up-after", "0s"], "got '0s'"),
+    "run-too-many-follow-ups": Case(["run", GOAL, "--demo", "--follow-ups", "9"], "--follow-ups"),
     "run-existing-id": Case(["run", GOAL, "--demo", "--job-id", "done"], "already exists", prepare=_finished_job),
     # export targets
     "export-onto-directory": Case(["export", "done", "--out", "outdir"], "is a directory", prepare=_directory_out),
