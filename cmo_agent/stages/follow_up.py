@@ -168,6 +168,12 @@ def preview_follow_ups(state: RunState, settings: Settings) -> list[dict[str, An
     ]
 
 
+def _anyone_left(state: RunState, step: int) -> bool:
+    """Whether any lead may still get follow-up `step` (its previous email delivered, no reply,
+    bounce or unsubscribe yet); when none may, the sequence ends without waiting for it."""
+    return any(stop_reason(state, login, step) is None for login in state.get("to_send", {}))
+
+
 def _wait(runtime: Runtime[CampaignContext], sequence: Sequence) -> None:
     """Drain the run until `sequence`'s step is due (or stop, where nothing can drain it)."""
     reason = f"follow-up {sequence['step']} of {sequence['steps']} due {sequence['due']}"
@@ -192,6 +198,8 @@ def follow_up(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
     sequence = sequence_of(state)
     if sequence is None:  # the first messages are out: step 1 is due `follow_up_after` from now
         sequence = _scheduled(Sequence(steps=steps, drafted=0, finished={}), 1, after_seconds(state), now)
+        if not _anyone_left(state, 1):
+            return {"reports": {"follow_ups": sequence | Sequence(step=steps + 1)}}
         _wait(runtime, sequence)
         return {"reports": {"follow_ups": sequence}}
     step = sequence["step"]
@@ -206,7 +214,9 @@ def follow_up(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
         return _deliver_batch(state, runtime, pending)
     finished = sequence.get("finished", {}) | {str(step): utc_now()}
     sequence = _scheduled(sequence | Sequence(finished=finished), step + 1, after_seconds(state), now)
-    if step + 1 <= steps:
+    if step + 1 <= steps and not _anyone_left(state, step + 1):
+        sequence = sequence | Sequence(step=steps + 1)  # nobody to write to: no reason to wait
+    if sequence["step"] <= steps:
         _wait(runtime, sequence)
     return {"reports": {"follow_ups": sequence}}
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -103,3 +105,36 @@ def test_duplicate_job_id_is_refused(tmp_path: Path, base_env: dict[str, str]) -
     assert first.returncode == 0, first.stderr
     second = run_cli(["run", "Find active ML engineers", "--demo", "--job-id", "twice"], base_env, tmp_path)
     assert second.returncode == 2 and "already exists" in second.stderr
+
+
+def test_demo_with_follow_ups_waits_then_threads_each_step(tmp_path: Path, base_env: dict[str, str]) -> None:
+    args = ["run", "Find active ML engineers", "--demo", "--job-id", "seq", "--max-repos", "2"]
+    started = run_cli([*args, "--follow-ups", "1", "--follow-up-after", "4s"], base_env, tmp_path)
+    assert started.returncode == 3, started.stderr
+    assert "waiting: follow-up 1 of 1 due " in started.stdout and "cmo-agent resume seq" in started.stdout
+    status = json.loads(run_cli(["status", "seq", "--json"], base_env, tmp_path).stdout)
+    assert status["status"] == "waiting" and status["due_at"] and status["error"].startswith("follow-up 1 of 1 due")
+
+    outbox = tmp_path / "data" / "outbox" / "seq"
+    first = sorted(outbox.glob("*.eml"))
+    early = run_cli(["resume", "seq", "--json"], base_env, tmp_path)
+    assert early.returncode == 3 and json.loads(early.stdout)["status"] == "waiting"
+    assert sorted(outbox.glob("*.eml")) == first
+
+    time.sleep(max(0.0, datetime.fromisoformat(status["due_at"]).timestamp() - time.time()) + 1.0)
+    done = run_cli(["resume", "seq"], base_env, tmp_path)
+    assert done.returncode == 0, done.stderr + done.stdout
+    follow_ups = sorted(outbox.glob("*.follow-up-1.eml"))
+    assert len(follow_ups) == len(first)
+    for path in follow_ups:
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        parent_path = outbox / path.name.replace(".follow-up-1", "")
+        parent = message_from_bytes(parent_path.read_bytes(), policy=policy.default)
+        assert message["In-Reply-To"] == message["References"] == parent["Message-ID"]
+        assert message["Subject"] == "Re: " + parent["Subject"] and message["To"] == parent["To"]
+    report = json.loads(run_cli(["report", "seq", "--json"], base_env, tmp_path).stdout)
+    assert [(row["name"], row["delivered"]) for row in report["steps"]] == [
+        ("first message", len(first)),
+        ("follow-up 1", len(first)),
+    ]
+    assert report["stage_seconds"]["follow_up"] >= 0 and report["stage_seconds"]["enrich"] > 0

@@ -186,3 +186,14 @@ def test_subjects_and_durations() -> None:
         validate_params({"follow_ups": 1, "follow_up_after": "soon"})
     with pytest.raises(ConfigError, match="--follow-ups"):
         validate_params({"follow_ups": 9})
+
+
+def test_a_sequence_with_nobody_left_to_write_to_ends_without_waiting(settings: Settings) -> None:
+    state = _delivered_state(2, "1d")
+    for login in ("ada", "dee", "eve"):
+        state["leads"][login]["outcome"] = "replied"
+    _seed(settings, state)
+    done = resume_campaign(settings, JOB)
+    assert done.status == "done"
+    assert done.state["reports"]["follow_ups"]["step"] == 3
+    assert not done.state["follow_ups"]
