@@ -309,7 +309,7 @@ def status(
     settings = _settings()
     from rich.table import Table
 
-    from cmo_agent.reporting import funnel, smtp_outcomes
+    from cmo_agent.reporting import follow_up_counts, funnel, smtp_outcomes
     from cmo_agent.runner import current_state, list_jobs
 
     if job_id is None:
@@ -336,6 +336,7 @@ def status(
         "due_at": None if due is None else _iso(due),
         "funnel": funnel(values),
         "delivery": smtp_outcomes(values),
+        "follow_ups": follow_up_counts(values),
         "counters": values.get("counters", {}),
         "errors": len(values.get("errors", [])),
         "completed_at": values.get("completed_at"),
@@ -349,6 +350,8 @@ def status(
     typer.echo("funnel: " + "  ".join(f"{k} {v}" for k, v in info["funnel"].items()))
     if info["delivery"]:
         typer.echo("delivery: " + "  ".join(f"{k} {v}" for k, v in info["delivery"].items()))
+    if info["follow_ups"]:
+        typer.echo("follow-ups: " + "  ".join(f"{k} {v}" for k, v in sorted(info["follow_ups"].items())))
     typer.echo(f"github requests {info['counters'].get('github_api_calls', 0)}   errors {info['errors']}")
 
 
@@ -602,7 +605,7 @@ class ProgressDisplay:
 
 
 def _finish(outcome: RunOutcome, settings: Settings, as_json: bool) -> NoReturn:
-    from cmo_agent.reporting import funnel, smtp_outcomes
+    from cmo_agent.reporting import follow_up_counts, funnel, smtp_outcomes
 
     values = outcome.state
     summary = {
@@ -618,6 +621,7 @@ def _finish(outcome: RunOutcome, settings: Settings, as_json: bool) -> NoReturn:
         "reason": outcome.reason,
         "approval": outcome.interrupt,
         "delivery": smtp_outcomes(values),
+        "follow_ups": follow_up_counts(values),
     }
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
@@ -664,6 +668,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
         console.print(f"search query: {one_line(summary['query'])}")
     if summary["delivery"]:
         console.print("delivery: " + ", ".join(f"{n} {state}" for state, n in summary["delivery"].items()))
+    if summary["follow_ups"]:
+        console.print("follow-ups: " + ", ".join(f"{n} {state}" for state, n in sorted(summary["follow_ups"].items())))
     if summary["error"]:
         failed = Text("failed: ", style="red") + Text(one_line(_redacted(summary["error"])))
         console.print(failed)

@@ -59,6 +59,11 @@ def delivery_counts(state: RunState) -> dict[str, int]:
     return dict(Counter(str(draft.get("status")) for draft in state.get("to_send", {}).values()))
 
 
+def follow_up_counts(state: RunState) -> dict[str, int]:
+    """Follow-up messages by status (written, sent, unknown, stopped, ...); empty without follow-ups."""
+    return dict(Counter(str(draft.get("status")) for draft in state.get("follow_ups", {}).values()))
+
+
 def outcomes(state: RunState) -> dict[str, int]:
     """What became of the messages sent: each lead counts once, in its strongest outcome (an
     unsubscribe request sent as a reply is `unsubscribed`); `bounced` joins refusals at SMTP time
@@ -122,20 +127,23 @@ def _when(text: object) -> datetime | None:
 
 
 def steps(state: RunState) -> list[dict[str, Any]]:
-    """The sequence step by step (first message, follow-up 1..N): delivered, replied (a reply counts
-    for the last step the lead had been sent when it came), its rate, and who the step left out."""
+    """The sequence step by step (first message, follow-up 1..N): messages by status, delivered,
+    replied (a reply counts for the last step the lead had been sent when it came), its rate, and
+    who the step left out and why."""
     first = state.get("to_send", {})
     follow_ups = state.get("follow_ups", {})
     total = int(state.get("params", {}).get("follow_ups", 0) or 0)
     by_lead: dict[str, list[tuple[int, datetime | None]]] = {}
     names = ["first message", *(f"follow-up {n}" for n in range(1, total + 1))]
     rows: list[dict[str, Any]] = [
-        {"step": n, "name": name, "delivered": 0, "replied": 0, "stopped": {}} for n, name in enumerate(names)
+        {"step": n, "name": name, "delivered": 0, "replied": 0, "stopped": {}, "statuses": {}}
+        for n, name in enumerate(names)
     ]
     for draft in [*first.values(), *follow_ups.values()]:
         step = int(draft.get("step", 0))
         if step >= len(rows):
             continue
+        rows[step]["statuses"][str(draft.get("status"))] = rows[step]["statuses"].get(str(draft.get("status")), 0) + 1
         if draft.get("status") in DELIVERED_STATUSES:
             rows[step]["delivered"] += 1
             when = _when(draft.get("sent_at") or draft.get("delivered_at"))

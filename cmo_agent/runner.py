@@ -314,11 +314,16 @@ def _resume_locked(
         with open_ledger(settings) as ledger:
             ledger.settle_interrupted(job_id, resend_unknown=resend_unknown)
     snapshot = graph.get_state(thread_config(job_id))
-    drafts = snapshot.values.get("to_send", {}) if snapshot.values else {}
-    unknown = sorted(login for login, draft in drafts.items() if draft.get("status") == "unknown")
-    if resend_unknown and unknown:
-        # Back to the delivery step, also for a finished job: the ledger has planned them again.
-        update = RunState(to_send={login: Draft(status="drafted", resend_after_unknown=True) for login in unknown})
+    values = values_of(snapshot)
+    unknown = sorted(key for key, draft in values.get("to_send", {}).items() if draft.get("status") == "unknown")
+    unknown_follow_ups = sorted(
+        key for key, draft in values.get("follow_ups", {}).items() if draft.get("status") == "unknown"
+    )
+    if resend_unknown and (unknown or unknown_follow_ups):
+        # Back to the delivery step, also for a finished job: the ledger has planned them again
+        # (follow-ups of any step are sent by the follow-up stage before it goes on).
+        again = Draft(status="drafted", resend_after_unknown=True)
+        update = RunState(to_send=dict.fromkeys(unknown, again), follow_ups=dict.fromkeys(unknown_follow_ups, again))
         graph.update_state(thread_config(job_id), update, as_node="approve")
         snapshot = graph.get_state(thread_config(job_id))
     if is_completed(snapshot):
@@ -339,10 +344,11 @@ def _resume_locked(
 
 
 def _not_due(state: RunState) -> bool:
-    from cmo_agent.stages.follow_up import due_at
+    """Whether the job has nothing to do before its next follow-up step is due."""
+    from cmo_agent.stages.follow_up import due_at, resends
 
     due = due_at(state)
-    return due is not None and due > time.time()
+    return due is not None and due > time.time() and not resends(state)
 
 
 def _sync_before_step(settings: Settings, job_id: str, state: RunState) -> str | None:

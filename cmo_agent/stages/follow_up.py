@@ -88,10 +88,13 @@ def after_seconds(state: RunState) -> int:
 
 
 def sequence_unfinished(state: RunState) -> list[str]:
-    """The graph's loop condition: non-empty while a follow-up step is still to come."""
+    """The graph's loop condition: non-empty while a follow-up step is still to come, or a follow-up
+    of an earlier step was put back to be sent (`resume --resend-unknown`)."""
     steps = steps_of(state)
     sequence = sequence_of(state)
-    return ["follow_ups"] if steps and (sequence is None or sequence["step"] <= steps) else []
+    if steps and (sequence is None or sequence["step"] <= steps):
+        return ["follow_ups"]
+    return resends(state)
 
 
 def due_at(state: RunState) -> float | None:
@@ -131,6 +134,17 @@ def undrafted(state: RunState, step: int) -> list[str]:
     """Leads still to consider for `step`: the first message's recipients without a `step` record."""
     drafts = state.get("follow_ups", {})
     return sorted(login for login in state.get("to_send", {}) if follow_up_key(login, step) not in drafts)
+
+
+def resends(state: RunState) -> list[str]:
+    """Follow-ups of steps already closed that wait to be sent again (`resume --resend-unknown`)."""
+    sequence = sequence_of(state)
+    current = sequence["step"] if sequence is not None else 1
+    return sorted(
+        key
+        for key, draft in state.get("follow_ups", {}).items()
+        if draft.get("step", 0) < current and draft.get("status") in PENDING_STATUSES
+    )
 
 
 def pending_follow_ups(state: RunState, step: int) -> list[str]:
@@ -202,6 +216,8 @@ def follow_up(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
             return {"reports": {"follow_ups": sequence | Sequence(step=steps + 1)}}
         _wait(runtime, sequence)
         return {"reports": {"follow_ups": sequence}}
+    if again := resends(state):  # put back by `resume --resend-unknown`: sent before anything else
+        return _deliver_batch(state, runtime, again)
     step = sequence["step"]
     if step > steps:
         return {}

@@ -124,7 +124,8 @@ class Outbound:
         return self._subject_cache[sent.job_id].get(sent.login, "")
 
     def of(self, job_id: str, login: str) -> Sent | None:
-        """The message of `job_id` to `login` (the ledger keeps one per lead)."""
+        """A message of `job_id` to `login` (the ledger keeps one per lead and step: the first email and
+        its follow-ups, all to the same address)."""
         return self._by_lead.get((job_id, login))
 
 

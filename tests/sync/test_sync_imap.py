@@ -12,38 +12,19 @@ from pathlib import Path
 import pytest
 
 from cmo_agent.core.checkpointer import thread_config
-from cmo_agent.core.config import Settings
 from cmo_agent.core.job_lock import hold_job_lock
 from cmo_agent.core.ledger import open_ledger
 from cmo_agent.core.suppression import open_suppressions
-from cmo_agent.demo.github_server import GitHubStandIn
 from cmo_agent.runner import current_state, open_campaigns
 from tests.conftest import run_cli, start_cli, wait_until
 from tests.loopback.imap_server import DovecotStandIn
-from tests.loopback.smtp_server import SmtpStandIn, delivery_env
 from tests.sync import messages as m
+from tests.sync.conftest import settings_for
 
 pytestmark = pytest.mark.e2e
 
 GOAL = "Find active ML engineers"
 JOB = "imap-sync"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def env(
-    request: pytest.FixtureRequest,
-    base_env: dict[str, str],
-    github: GitHubStandIn,
-    smtp: SmtpStandIn,
-    dovecot: DovecotStandIn,
-) -> dict[str, str]:
-    """The campaign's and sync's environment, on SQLite and on PostgreSQL (the sync tables too)."""
-    database = {"CMO_CHECKPOINT_URL": request.getfixturevalue("postgres_url")} if request.param == "postgres" else {}
-    return base_env | {"GITHUB_API_URL": github.url, **delivery_env(smtp), **dovecot.env(), **database}
-
-
-def _settings(env: dict[str, str]) -> Settings:
-    return Settings(_env_file=None, CMO_DATA_DIR=env["CMO_DATA_DIR"], CMO_CHECKPOINT_URL=env.get("CMO_CHECKPOINT_URL"))
 
 
 def _sent_campaign(env: dict[str, str], tmp_path: Path) -> list[tuple[str, str, str, str]]:
@@ -52,7 +33,7 @@ def _sent_campaign(env: dict[str, str], tmp_path: Path) -> list[tuple[str, str, 
     assert gated.returncode == 3, gated.stderr
     approved = run_cli(["approve", JOB], env, tmp_path)
     assert approved.returncode == 0, approved.stderr
-    settings = _settings(env)
+    settings = settings_for(env)
     _, state = current_state(settings, JOB)
     with open_ledger(settings) as ledger:
         entries = [e for e in ledger.entries(JOB) if e.state == "sent"]
@@ -94,7 +75,7 @@ def test_sync_puts_every_kind_of_mail_into_its_job(
     assert result["unparsed"] and result["unparsed"][0].endswith("no From header")
     assert result["applied"] == {JOB: 6} and result["suppressed"] == 2
 
-    settings = _settings(env)
+    settings = settings_for(env)
     _, state = current_state(settings, JOB)
     leads = state["leads"]
     assert leads[a]["outcome"] == "replied" and leads[a]["outcome_detail"] == "Happy to talk, how about Tuesday?"
@@ -171,7 +152,7 @@ def test_a_sync_killed_mid_way_loses_and_repeats_nothing(
     result = json.loads(done.stdout)
     assert result["kinds"]["reply"] == len(sent), "the killed sync's messages are read again"
     assert result["applied"] == {JOB: len(sent)} and _events(env) == len(sent), "each message stored once"
-    _, state = current_state(_settings(env), JOB)
+    _, state = current_state(settings_for(env), JOB)
     assert all(state["leads"][login]["outcome"] == "replied" for login, *_ in sent)
     assert state["reports"]["outcomes"]["replied"] == len(sent)
     again = json.loads(run_cli(["sync", "--json"], env, tmp_path).stdout)
@@ -185,7 +166,7 @@ def test_a_running_job_gets_its_outcomes_at_the_next_sync(
     sent = _sent_campaign(env, tmp_path)
     login, message_id, address, subject = sent[0]
     dovecot.deliver(m.reply(message_id, address, subject))
-    settings = _settings(env)
+    settings = settings_for(env)
     with hold_job_lock(settings.resolved_checkpoint_url(), JOB):  # as a run of the job would
         busy = json.loads(run_cli(["sync", "--json"], env, tmp_path).stdout)
     assert busy["applied"] == {} and JOB in busy["skipped"]
