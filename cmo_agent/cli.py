@@ -668,7 +668,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
         console.print(f"search query: {one_line(summary['query'])}")
     if summary["delivery"]:
         console.print("delivery: " + ", ".join(f"{n} {state}" for state, n in summary["delivery"].items()))
-    if summary["follow_ups"]:
+    if summary.get("follow_ups"):
         console.print("follow-ups: " + ", ".join(f"{n} {state}" for state, n in sorted(summary["follow_ups"].items())))
     if summary["error"]:
         failed = Text("failed: ", style="red") + Text(one_line(_redacted(summary["error"])))
