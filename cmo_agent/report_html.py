@@ -55,7 +55,7 @@ endfor %}</td>
 </table>{% endif %}
 {% if replies %}<h2>Replies</h2>
 <table><tr><th>who</th><th>when</th><th>first words</th></tr>
-{% for item in replies %}<tr><td>{{ item.login }}</td><td>{{ item.at or "" }}</td>
+{% for item in replies %}<tr><td>{{ item.login }}</td><td>{{ (item.at or "")[:16] | replace("T", " ") }}</td>
 <td>{{ item.text[:160] }}</td></tr>{% endfor %}
 </table>{% endif %}
 {% if errors %}<h2>Errors by stage</h2>
