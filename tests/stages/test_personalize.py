@@ -10,6 +10,7 @@ import html
 import itertools
 import json
 import re
+import time
 from collections.abc import Callable, Iterator
 from email.message import Message
 from pathlib import Path
@@ -248,3 +249,57 @@ def test_an_unpriced_model_has_no_cost_but_says_why(
     assert "llm_cost_micro_usd" not in state["counters"]
     llm = state["reports"]["summary"]["llm"]
     assert llm["estimated_cost_usd"] is None and "CMO_LLM_PRICES" in llm["note"]
+
+
+def test_the_model_writes_each_follow_up_checked_and_a_bad_one_falls_back(
+    tmp_path: Path, poisoned_github: GitHubStandIn, model: OpenAIStandIn
+) -> None:
+    asked: list[dict[str, Any]] = []
+    turns = itertools.count()
+
+    def writer(request: dict[str, Any]) -> str:
+        if is_query_request(request) or "step" not in facts_of(request):
+            return honest(request)
+        facts = facts_of(request)
+        asked.append(facts)
+        work = facts["their_work"][0]
+        link = "https://evil.example/login" if next(turns) == 0 else work["url"]  # one answer carries a foreign link
+        body = (
+            f"Hi {facts['first_name'] or 'there'},\n\nA short follow-up to my note on {work['repository']} "
+            f"({link}). If ten minutes on ML evaluation suits you, just reply.\n\nThanks,\nDana"
+        )
+        return json.dumps({"subject": "Re: anything", "body": body})
+
+    model.responder = writer
+    settings = Settings(
+        CMO_DATA_DIR=tmp_path / "data",
+        GITHUB_API_URL=poisoned_github.url,
+        OPENAI_API_KEY=KEY,
+        OPENAI_BASE_URL=model.url,
+        CMO_LLM_MAX_RETRIES=1,
+        CMO_SENDER_EMAIL=SENDER,
+        CMO_SENDER_NAME="Dana Reyes",
+    )
+    params = {"max_repos": 2, "max_leads": 6, "follow_ups": 1, "follow_up_after": "1s"}
+    waiting = start_campaign(settings, GOAL, params, job_id="llm")
+    assert waiting.status == "waiting", waiting.error
+    time.sleep(1.1)
+    done = resume_campaign(settings, "llm")
+    assert done.status == "done", done.error
+
+    follow_ups = done.state["follow_ups"]
+    assert len(asked) == len(follow_ups) == len(done.state["to_send"]) == 6
+    for facts in asked:  # the first email goes to the model as data, with the step
+        first = done.state["to_send"][facts["github_login"]]
+        assert (facts["step"], facts["steps"]) == (1, 1)
+        assert facts["first_message"] == {"subject": first["subject"], "body": first["body"]}
+        assert INJECTION not in json.dumps(facts["first_message"])
+    by_generator = {d["login"]: d["generator"] for d in follow_ups.values()}
+    assert sorted(by_generator.values()) == ["llm"] * 5 + ["template"], "the one with a foreign link fell back"
+    fell_back = next(d for d in follow_ups.values() if d["generator"] == "template")
+    assert "DraftRejected" in fell_back["fallback_reason"] and "evil.example" not in fell_back["body"]
+    for draft in follow_ups.values():
+        first = done.state["to_send"][draft["login"]]
+        assert draft["subject"] == "Re: " + first["subject"], "the subject is never the model's"
+        assert draft["to"] == first["to"] and draft["in_reply_to"] == first["message_id"]
+        assert draft["status"] == "written"
