@@ -432,25 +432,34 @@ def report(
 
 
 @app.command()
-def history(job_id: JobArg, as_json: JsonOpt = False) -> None:
-    """The job's checkpoints, newest first: id, step, node, time, counts."""
+def history(
+    job_id: JobArg,
+    node: Annotated[str | None, typer.Option(help="Only the checkpoints this stage wrote (e.g. deliver).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The job's checkpoints, newest first: id, step, node, time, the step's duration, counts."""
     settings = _settings()
     from rich.table import Table
 
+    from cmo_agent.graph import STAGES
     from cmo_agent.runner import checkpoint_history
 
-    rows = checkpoint_history(settings, job_id)
+    if node is not None and node not in STAGES:
+        _fail(f"--node: expected one of {', '.join(STAGES)}, got {one_line(node)!r}")
+    rows = checkpoint_history(settings, job_id, node)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table("checkpoint", "step", "node", "time", "repos", "candidates", "leads", "to_send", "errors")
+    table = Table("checkpoint", "step", "node", "time", "took", "repos", "candidates", "leads", "to_send", "errors")
     for row in rows:
         counts = row["counts"]
+        took = "" if row["duration_s"] is None else f"{row['duration_s']:.1f} s"
         table.add_row(
             row["checkpoint_id"],
             str(row["step"]),
             row["node"],
             _short_time(row["created_at"] or "", seconds=True),
+            took,
             *(str(counts[key]) for key in ("repos", "candidates", "leads", "to_send", "errors")),
         )
     console = _console()

@@ -9,8 +9,8 @@ used) and the run stops there, so `resume` runs the failed stage again. Without 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, START, StateGraph
@@ -57,6 +57,21 @@ PIPELINE: tuple[tuple[str, Node, Pending | None], ...] = (
 STAGES = tuple(stage for stage, _, _ in PIPELINE)
 
 
+COUNTED = ("repos", "candidates", "leads", "to_send", "follow_ups")
+
+
+def counts_after(state: RunState, update: RunState) -> dict[str, int]:
+    """How many items each collection holds once `update` is applied (what `history` shows)."""
+    counts: dict[str, int] = {}
+    for key in COUNTED:
+        held: Mapping[str, Any] = state.get(key) or {}  # type: ignore[assignment]
+        added: Mapping[str, Any] = update.get(key) or {}  # type: ignore[assignment]
+        counts[key] = len(held) + sum(1 for item in added if item not in held)
+    known = {error.get("id") for error in state.get("errors", [])}
+    counts["errors"] = len(known) + len({e.get("id") for e in update.get("errors", [])} - known)
+    return counts
+
+
 def guarded(stage: str, node: Node) -> Node:
     """`node`, with its failure recorded in the RunState and the run drained (see the module docstring),
     and its time counted (`counters.ms_<stage>`, for the report's time per stage)."""
@@ -65,7 +80,9 @@ def guarded(stage: str, node: Node) -> Node:
         started = time.monotonic()
         update = _run_guarded(state, runtime)
         elapsed = round((time.monotonic() - started) * 1000)
-        return update | {"counters": add_counters(update.get("counters"), {f"ms_{stage}": elapsed})}
+        progress = {"node": stage, "counts": counts_after(state, update)}
+        counters = add_counters(update.get("counters"), {f"ms_{stage}": elapsed})
+        return update | {"counters": counters, "progress": progress}
 
     def _run_guarded(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
         context = runtime.context if isinstance(runtime.context, CampaignContext) else None

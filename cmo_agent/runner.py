@@ -18,12 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.errors import GraphDrained
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import RunControl
 from langgraph.types import Command, StateSnapshot
 
 from cmo_agent.context import CampaignContext
+from cmo_agent.core.checkpoint_index import Listed, list_checkpoints
 from cmo_agent.core.checkpointer import open_checkpointer, thread_config
 from cmo_agent.core.config import Settings
 from cmo_agent.core.errors import ConfigError, DatabaseMissing, JobNotFound
@@ -397,11 +399,58 @@ def request_pause(settings: Settings, job_id: str) -> Job:
         return job
 
 
-def checkpoint_history(settings: Settings, job_id: str) -> list[dict[str, Any]]:
-    """The job's checkpoints, newest first: id, step, the node that wrote it, time and counts."""
+def checkpoint_history(settings: Settings, job_id: str, node: str | None = None) -> list[dict[str, Any]]:
+    """The job's checkpoints, newest first: id, step, the node that wrote it, what runs next, time,
+    the step's duration and the collections' counts (of one node's steps with `node`).
+
+    Read from the checkpointer's list and each stage's `progress` record, so no state is rebuilt;
+    only a checkpoint without one (the input, a `sync` or other update, a job from before 0.8.0)
+    has its state rebuilt to count it."""
     with _open_job(settings, job_id) as (graph, jobs):
         jobs.get(job_id)
-        snapshots = list(graph.get_state_history(thread_config(job_id)))
+        config = thread_config(job_id)
+        saver = graph.checkpointer
+        assert isinstance(saver, BaseCheckpointSaver)
+        listed = list_checkpoints(saver, config)
+        if any(item.metadata.get("source") == "loop" and not item.has_progress for item in listed):
+            rows = _history_by_replay(graph, config)  # written before 0.8.0: no progress records
+            return [row for row in rows if node is None or row["node"] == node]
+        newest = listed[0] if listed else None
+        finished = newest is not None and newest.progress is not None and newest.progress.get("node") == "report"
+        runs_next = [] if finished or newest is None else list(graph.get_state(config).next)
+        counted = _counts_by_checkpoint(graph, listed)
+        rows = []
+        for index, item in enumerate(listed):
+            source = item.metadata.get("source")
+            if source == "loop" and item.progress is not None and "node" in item.progress:
+                writer = str(item.progress["node"])
+            else:
+                writer = "(input)" if source == "input" else f"({source or 'update'})"
+            counts = counted[index]
+            older = listed[index + 1] if index + 1 < len(listed) else None
+            rows.append(
+                {
+                    "checkpoint_id": item.config["configurable"]["checkpoint_id"],
+                    "step": item.metadata.get("step"),
+                    "node": writer,
+                    "next": runs_next,
+                    "created_at": item.ts,
+                    "duration_s": _seconds_between(older.ts, item.ts) if older is not None else None,
+                    "counts": {key: counts.get(key, 0) for key in HISTORY_COUNTS}
+                    | ({"follow_ups": counts["follow_ups"]} if counts.get("follow_ups") else {}),
+                }
+            )
+            if source == "loop":  # an update (a sync) changes no stage's course
+                runs_next = [writer]
+    return [row for row in rows if node is None or row["node"] == node]
+
+
+HISTORY_COUNTS = ("repos", "candidates", "leads", "to_send", "errors")
+
+
+def _history_by_replay(graph: CompiledStateGraph[Any, Any, Any, Any], config: Any) -> list[dict[str, Any]]:
+    """History rebuilt from every checkpoint's state (jobs from before 0.8.0: slow on big jobs)."""
+    snapshots = list(graph.get_state_history(config))
     rows = []
     for index, snap in enumerate(snapshots):
         older = snapshots[index + 1] if index + 1 < len(snapshots) else None
@@ -413,12 +462,40 @@ def checkpoint_history(settings: Settings, job_id: str) -> list[dict[str, Any]]:
                 "node": ",".join(older.next) if older is not None else "(input)",
                 "next": list(snap.next),
                 "created_at": snap.created_at,
-                "counts": {
-                    key: len(values.get(key) or {}) for key in ("repos", "candidates", "leads", "to_send", "errors")
-                },
+                "duration_s": _seconds_between(older.created_at, snap.created_at) if older is not None else None,
+                "counts": {key: len(values.get(key) or {}) for key in HISTORY_COUNTS},
             }
         )
     return rows
+
+
+def _counts_by_checkpoint(graph: CompiledStateGraph[Any, Any, Any, Any], listed: list[Listed]) -> list[dict[str, int]]:
+    """Each checkpoint's counts: a stage step's from its `progress` record; an update's (a sync, a
+    resend: they change records, never how many there are) from the stage step before it; the
+    state is rebuilt only for a checkpoint with neither (the input, an update that seeded the job)."""
+    counts: list[dict[str, int]] = [{} for _ in listed]
+    carried: dict[str, int] | None = None
+    for index in range(len(listed) - 1, -1, -1):
+        item = listed[index]
+        if item.metadata.get("source") == "loop" and item.progress is not None and "counts" in item.progress:
+            carried = dict(item.progress["counts"])
+        elif carried is None or item.metadata.get("source") == "input":
+            carried = _counts_at(graph, item.config)
+        counts[index] = carried
+    return counts
+
+
+def _counts_at(graph: CompiledStateGraph[Any, Any, Any, Any], config: Any) -> dict[str, int]:
+    values = graph.get_state(config).values or {}
+    keys = ("repos", "candidates", "leads", "to_send", "follow_ups", "errors")
+    return {key: len(values.get(key) or {}) for key in keys}
+
+
+def _seconds_between(earlier: Any, later: Any) -> float | None:
+    try:
+        return round((datetime.fromisoformat(str(later)) - datetime.fromisoformat(str(earlier))).total_seconds(), 3)
+    except ValueError:
+        return None
 
 
 def current_state(settings: Settings, job_id: str) -> tuple[Job, RunState]:

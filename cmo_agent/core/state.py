@@ -90,6 +90,9 @@ class RunState(TypedDict, total=False):
     errors: Annotated[list[ErrorRecord], DeltaChannel(append_errors_batch)]
     completed_at: str
     """When the final stage (report) finished: the only thing that makes a job done."""
+    progress: dict[str, Any]
+    """Written by every stage step: `node` (the stage) and `counts` (the collections' sizes after
+    it), so `history` lists checkpoints without rebuilding each one's state."""
     halted_at: str | None
     """The stage that stopped the run, by failing (its error is in `errors`) or by being asked to stop
     during a long wait for GitHub's limits; it runs again on resume."""

@@ -160,6 +160,9 @@ CASES: dict[str, Case] = {
     # commands on jobs that do not exist (and no database yet: none may be created)
     "status-unknown": Case(["status", "nope"], "no job 'nope'"),
     "history-unknown": Case(["history", "nope"], "no job 'nope'"),
+    "history-unknown-node": Case(
+        ["history", "done", "--node", "nope"], "--node: expected one of", prepare=_finished_job
+    ),
     "export-unknown": Case(["export", "nope"], "no job 'nope'"),
     "resume-unknown": Case(["resume", "nope"], "no job 'nope'"),
     "pause-unknown": Case(["pause", "nope"], "no job 'nope'"),

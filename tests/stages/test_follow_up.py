@@ -21,7 +21,7 @@ from cmo_agent.core.suppression import open_suppressions
 from cmo_agent.drafting.follow_up import follow_up_subject
 from cmo_agent.mail.message import message_id_for
 from cmo_agent.reporting import job_report
-from cmo_agent.runner import current_state, open_campaigns, resume_campaign
+from cmo_agent.runner import checkpoint_history, current_state, open_campaigns, resume_campaign
 from cmo_agent.stages.follow_up import stop_reason
 
 JOB = "fu"
@@ -197,3 +197,39 @@ def test_a_sequence_with_nobody_left_to_write_to_ends_without_waiting(settings: 
     assert done.status == "done"
     assert done.state["reports"]["follow_ups"]["step"] == 3
     assert not done.state["follow_ups"]
+
+
+def test_history_reads_no_state_and_agrees_with_a_replay_of_every_checkpoint(settings: Settings) -> None:
+    _check_history(settings)
+
+
+@pytest.mark.e2e
+def test_history_on_postgres_agrees_with_a_replay_of_every_checkpoint(settings: Settings, postgres_url: str) -> None:
+    _check_history(Settings(CMO_DATA_DIR=settings.data_dir, CMO_CHECKPOINT_URL=postgres_url))
+
+
+def _check_history(settings: Settings) -> None:
+    _seed(settings, _delivered_state(1, "1s"))
+    resume_campaign(settings, JOB)
+    with open_campaigns(settings, create=False) as (graph, _), hold_job_lock(settings.resolved_checkpoint_url(), JOB):
+        outcome = Lead(outcome="auto_replied", outcome_at="2026-11-28T10:00:00+00:00")  # as a sync puts it in
+        graph.update_state(thread_config(JOB), RunState(leads={"dee": outcome}))
+    time.sleep(1.1)
+    assert resume_campaign(settings, JOB).status == "done"
+
+    rows = checkpoint_history(settings, JOB)
+    with open_campaigns(settings, create=False) as (graph, _):
+        snapshots = list(graph.get_state_history(thread_config(JOB)))
+    assert [row["checkpoint_id"] for row in rows] == [s.config["configurable"]["checkpoint_id"] for s in snapshots]
+    for index, (row, snap) in enumerate(zip(rows, snapshots, strict=True)):
+        values = snap.values or {}
+        expected = {key: len(values.get(key) or {}) for key in ("repos", "candidates", "leads", "to_send", "errors")}
+        assert {k: v for k, v in row["counts"].items() if k != "follow_ups"} == expected, row
+        assert row["counts"].get("follow_ups", 0) == len(values.get("follow_ups") or {})
+        assert row["next"] == list(snap.next), row
+        if (snap.metadata or {}).get("source") == "loop":
+            assert [row["node"]] == list(snapshots[index + 1].next), row
+        assert row["created_at"] == snap.created_at
+    assert rows[0]["node"] == "report" and rows[-1]["node"] == "(update)"  # the job was seeded by update_state
+    assert {row["node"] for row in checkpoint_history(settings, JOB, node="follow_up")} == {"follow_up"}
+    assert all(row["duration_s"] is None or row["duration_s"] >= 0 for row in rows)
