@@ -109,7 +109,7 @@ def test_duplicate_job_id_is_refused(tmp_path: Path, base_env: dict[str, str]) -
 
 def test_demo_with_follow_ups_waits_then_threads_each_step(tmp_path: Path, base_env: dict[str, str]) -> None:
     args = ["run", "Find active ML engineers", "--demo", "--job-id", "seq", "--max-repos", "2"]
-    started = run_cli([*args, "--follow-ups", "1", "--follow-up-after", "4s"], base_env, tmp_path)
+    started = run_cli([*args, "--follow-ups", "1", "--follow-up-after", "15s"], base_env, tmp_path)
     assert started.returncode == 3, started.stderr
     assert "waiting: follow-up 1 of 1 due " in started.stdout and "cmo-agent resume seq" in started.stdout
     status = json.loads(run_cli(["status", "seq", "--json"], base_env, tmp_path).stdout)
@@ -118,6 +118,7 @@ def test_demo_with_follow_ups_waits_then_threads_each_step(tmp_path: Path, base_
     outbox = tmp_path / "data" / "outbox" / "seq"
     first = sorted(outbox.glob("*.eml"))
     early = run_cli(["resume", "seq", "--json"], base_env, tmp_path)
+    assert time.time() < datetime.fromisoformat(status["due_at"]).timestamp(), "too slow to resume early"
     assert early.returncode == 3 and json.loads(early.stdout)["status"] == "waiting"
     assert sorted(outbox.glob("*.eml")) == first
 
