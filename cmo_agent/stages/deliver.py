@@ -23,12 +23,23 @@ def pending_deliveries(state: RunState) -> list[str]:
 
 def deliver(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
     """Deliver the next batch: to the outbox by default, over SMTP when the run asked for it."""
-    pending = pending_deliveries(state)
+    updates, counters = deliver_batch(state, runtime, pending_deliveries(state), state.get("to_send", {}))
+    return {"to_send": updates, "counters": counters}
+
+
+def deliver_batch(
+    state: RunState,
+    runtime: Runtime[CampaignContext],
+    pending: list[str],
+    drafts: Mapping[str, Draft],
+    stage: str = "deliver",
+) -> tuple[dict[str, Draft], dict[str, int]]:
+    """The next batch of the `pending` drafts, delivered the run's way (SMTP when it asked for it,
+    else the outbox): each draft's update, and the step's counters."""
     if param(state, "deliver", "outbox") == "smtp":
-        updates, counters = deliver_smtp(state, runtime, pending)
-        return {"to_send": updates, "counters": counters}
-    written = deliver_outbox(state, runtime, pending, state.get("to_send", {}))
-    return {"to_send": written, "counters": {"outbox_written": len(written)}}
+        return deliver_smtp(state, runtime, pending, drafts, stage)
+    written = deliver_outbox(state, runtime, pending, drafts, stage)
+    return written, {"outbox_written": len(written)}
 
 
 def eml_name(draft: Draft) -> str:

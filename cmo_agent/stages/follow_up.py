@@ -43,8 +43,7 @@ from cmo_agent.drafting.follow_up import (
 from cmo_agent.drafting.model_draft import DraftRejected
 from cmo_agent.mail.message import message_id_for, sender_of
 from cmo_agent.stages.common import param, report_progress, run_parallel, settings_of
-from cmo_agent.stages.deliver import deliver_outbox
-from cmo_agent.stages.deliver_smtp import deliver_smtp
+from cmo_agent.stages.deliver import deliver_batch
 
 STOPPING_OUTCOMES: frozenset[LeadOutcome] = frozenset(["replied", "bounced", "unsubscribed"])
 """Outcomes that end a lead's sequence (an auto-reply does not)."""
@@ -350,9 +349,5 @@ def _drafts(
 
 
 def _deliver_batch(state: RunState, runtime: Runtime[CampaignContext], pending: list[str]) -> RunState:
-    drafts = state.get("follow_ups", {})
-    if param(state, "deliver", "outbox") == "smtp":
-        updates, counts = deliver_smtp(state, runtime, pending, drafts, stage="follow-up")
-        return {"follow_ups": updates, "counters": {f"follow_up_{name}": n for name, n in counts.items()}}
-    written = deliver_outbox(state, runtime, pending, drafts, stage="follow-up")
-    return {"follow_ups": written, "counters": {"follow_ups_written": len(written)}}
+    updates, counters = deliver_batch(state, runtime, pending, state.get("follow_ups", {}), stage="follow-up")
+    return {"follow_ups": updates, "counters": {f"follow_up_{name}": n for name, n in counters.items()}}
