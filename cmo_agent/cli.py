@@ -236,6 +236,13 @@ def resume(
             help="Send again the messages a crash caught mid-transaction (they may arrive twice).",
         ),
     ] = False,
+    retry_errors: Annotated[
+        bool,
+        typer.Option(
+            "--retry-errors",
+            help="Look up again only the repositories and people whose lookup failed, then run on (also a done job).",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Continue a paused, interrupted or crashed job from its last checkpoint."""
@@ -243,7 +250,11 @@ def resume(
     from cmo_agent.runner import resume_campaign
 
     with ProgressDisplay(enabled=not as_json) as on_progress:
-        outcome = resume_campaign(settings, job_id, on_progress, resend_unknown=resend_unknown)
+        outcome = resume_campaign(
+            settings, job_id, on_progress, resend_unknown=resend_unknown, retry_errors=retry_errors
+        )
+    if outcome.retried == {}:
+        typer.echo(f"note: nothing to retry: no repository or person of job {job_id} has an unresolved error", err=True)
     _finish(outcome, settings, as_json)
 
 
@@ -309,7 +320,7 @@ def status(
     settings = _settings()
     from rich.table import Table
 
-    from cmo_agent.reporting import follow_up_counts, funnel, smtp_outcomes
+    from cmo_agent.reporting import follow_up_counts, funnel, smtp_outcomes, unresolved_errors
     from cmo_agent.runner import current_state, list_jobs
 
     if job_id is None:
@@ -339,6 +350,7 @@ def status(
         "follow_ups": follow_up_counts(values),
         "counters": values.get("counters", {}),
         "errors": len(values.get("errors", [])),
+        "errors_by_stage": unresolved_errors(values),
         "completed_at": values.get("completed_at"),
     }
     if as_json:
@@ -352,6 +364,9 @@ def status(
         typer.echo("delivery: " + "  ".join(f"{k} {v}" for k, v in info["delivery"].items()))
     if info["follow_ups"]:
         typer.echo("follow-ups: " + "  ".join(f"{k} {v}" for k, v in sorted(info["follow_ups"].items())))
+    if info["errors_by_stage"]:
+        by_stage = ", ".join(f"{stage} {n}" for stage, n in info["errors_by_stage"].items())
+        typer.echo(f"errors: {by_stage}   (`cmo-agent resume {job.job_id} --retry-errors` retries failed items)")
     typer.echo(f"github requests {info['counters'].get('github_api_calls', 0)}   errors {info['errors']}")
 
 
@@ -419,7 +434,7 @@ def report(
         )
     for stage, errors in data["errors"].items():
         commonest = "; ".join(one_line(kind) for kind in errors["commonest"])
-        console.print(f"errors in {stage}: {errors['count']} ({commonest})")
+        console.print(f"errors in {stage}: {errors['count']}, {errors['unresolved']} unresolved ({commonest})")
     if data["replies"]:
         replies_table = Table(title="replies")
         for column in ("login", "when", "first words"):
@@ -475,16 +490,84 @@ def export(
         typer.Option(help="Output file, or - for stdout (default $CMO_DATA_DIR/runstate_{job_id}.json)."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the --out file if it exists.")] = False,
+    checkpoint: Annotated[
+        str | None,
+        typer.Option(help="The state at this checkpoint (an id from `history`) instead of the latest."),
+    ] = None,
 ) -> None:
     """Write the job's RunState as JSON (to a regular file only; an existing --out file needs --force)."""
     settings = _settings()
     from cmo_agent.runner import export_json, export_state
 
+    if checkpoint is not None:
+        checkpoint = _text_arg("--checkpoint", checkpoint)
     if out is not None and str(out) == "-":
-        sys.stdout.write(export_json(settings, job_id))
+        sys.stdout.write(export_json(settings, job_id, checkpoint))
         return
-    path = export_state(settings, job_id, out, force=force)
+    path = export_state(settings, job_id, out, force=force, checkpoint_id=checkpoint)
     typer.echo(str(path))
+
+
+@app.command()
+def replay(
+    job_id: JobArg,
+    checkpoint: Annotated[str, typer.Argument(help="The checkpoint to fork from (an id from `history`).")],
+    new_job_id: Annotated[str | None, typer.Option("--job-id", help="The new job's id (default: generated).")] = None,
+    min_score: Annotated[int | None, typer.Option(min=0, max=100, help="ICP threshold for the fork.")] = None,
+    max_leads: Annotated[int | None, typer.Option(min=1, max=1_000_000, help="Drafts to write at most.")] = None,
+    deliver: Annotated[str | None, typer.Option(help="outbox or smtp (default: the job's).")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Skip the approval gate of --deliver smtp.")] = False,
+    follow_ups: Annotated[int | None, typer.Option(min=0, max=5, help="Follow-ups after the first email.")] = None,
+    template: Annotated[str | None, typer.Option(help="Email template version (e.g. intro_v2).")] = None,
+    prompt: Annotated[str | None, typer.Option(help="Model prompt version (e.g. personalize_v1).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fork the job at a checkpoint into a new job and run it on (the original stays as it was).
+
+    Stages done before the checkpoint make no request again; a fork never mails anyone another job mailed."""
+    settings = _settings()
+    from cmo_agent.runner import current_state, replay_campaign
+
+    checkpoint = _text_arg("CHECKPOINT", checkpoint)
+    if deliver is not None and deliver not in ("outbox", "smtp"):
+        _fail(f"--deliver: expected outbox or smtp, got {one_line(deliver)!r}")
+    job, _ = current_state(settings, job_id)
+    if deliver == "smtp" and job.params.get("demo"):
+        _fail("--demo delivers to the outbox only: its people and addresses are made up")
+    params: dict[str, Any] = {
+        "min_score": min_score,
+        "max_leads": max_leads,
+        "deliver": deliver,
+        "require_approval": (not yes) if deliver == "smtp" else None,
+        "follow_ups": follow_ups,
+        "template": template,
+        "prompt": prompt,
+    }
+
+    def announce(fork_id: str) -> None:
+        if not as_json:
+            typer.echo(f"job {fork_id} (forked from {job_id} at {checkpoint})")
+
+    with ProgressDisplay(enabled=not as_json) as on_progress:
+        outcome = replay_campaign(settings, job_id, checkpoint, new_job_id, params, on_progress, announce)
+    _finish(outcome, settings, as_json)
+
+
+@app.command()
+def studio(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="The port to serve on (127.0.0.1).")] = 2024,
+) -> None:
+    """Serve the campaign graph to LangGraph Studio on this project's checkpoint database: every job
+    is a thread (metadata job_id), runs started there are jobs like any other. Ctrl-C stops it."""
+    settings = _settings()
+    from cmo_agent.studio.server import serve
+
+    def ready(info: dict[str, Any]) -> None:
+        typer.echo(f"LangGraph server ready in {info['ready_s']:.1f} s at {info['api']} (API docs: {info['api']}/docs)")
+        typer.echo(f"open LangGraph Studio: {info['studio']}")
+        typer.echo(f"{info['jobs']} jobs are threads (metadata job_id); server log {info['log']}; Ctrl-C stops")
+
+    raise typer.Exit(serve(settings, port, on_ready=ready))
 
 
 suppress_app = typer.Typer(help="The global do-not-contact list (addresses, or @domain).", no_args_is_help=True)
@@ -632,6 +715,10 @@ def _finish(outcome: RunOutcome, settings: Settings, as_json: bool) -> NoReturn:
         "delivery": smtp_outcomes(values),
         "follow_ups": follow_up_counts(values),
     }
+    if outcome.retried is not None:
+        summary["retried"] = outcome.retried
+    if forked := values.get("forked_from"):
+        summary["forked_from"] = forked
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:
@@ -646,6 +733,11 @@ def _print_summary(summary: dict[str, Any]) -> None:
     console = _console()
     job_id = summary["job_id"]
     console.print(f"campaign {job_id}: {summary['status']}")
+    if forked := summary.get("forked_from"):
+        console.print(
+            f"forked from {forked['job_id']} at checkpoint {forked['checkpoint_id']} (after {forked['node']}):"
+            " the records before it are the original's; requests and tokens below are the fork's own"
+        )
     table = Table(show_header=False)
     names = {
         "repos": "repositories",
@@ -679,6 +771,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
         console.print("delivery: " + ", ".join(f"{n} {state}" for state, n in summary["delivery"].items()))
     if summary.get("follow_ups"):
         console.print("follow-ups: " + ", ".join(f"{n} {state}" for state, n in sorted(summary["follow_ups"].items())))
+    if retried := summary.get("retried"):
+        put_back = [f"{stage} {len(items)} ({one_line(', '.join(items[:5]))})" for stage, items in retried.items()]
+        console.print(f"retried: {', '.join(put_back)}")
     if summary["error"]:
         failed = Text("failed: ", style="red") + Text(one_line(_redacted(summary["error"])))
         console.print(failed)

@@ -3,7 +3,8 @@
 Every node runs guarded: when a stage fails in a run that can be drained (the CLI's), the failure
 is written into the RunState (`errors`, with its traceback, and the counters of what the step had
 used) and the run stops there, so `resume` runs the failed stage again. Without a run control
-(LangGraph Studio) the exception propagates as usual.
+(LangGraph Studio, a script's own `invoke`) the exception propagates as usual, and the step runs
+with a context and a job record of its own (`studio.runs`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from langgraph.runtime import Runtime
 
 from cmo_agent.adapters.github_limits import WaitInterrupted
 from cmo_agent.context import CampaignContext
-from cmo_agent.core.errors import error_record
+from cmo_agent.core.errors import STAGE_ITEM, error_record, known_error, resolutions
 from cmo_agent.core.state import RunState, add_counters
 from cmo_agent.core.usage import collecting
 from cmo_agent.stages.approve import approve
@@ -31,6 +32,7 @@ from cmo_agent.stages.hygiene import hygiene
 from cmo_agent.stages.personalize import pending_drafts, personalize
 from cmo_agent.stages.report import report
 from cmo_agent.stages.score import score
+from cmo_agent.studio.runs import drives_itself, managed_context, recorded
 
 Pending = Callable[[RunState], list[str]]
 
@@ -72,11 +74,20 @@ def counts_after(state: RunState, update: RunState) -> dict[str, int]:
     return counts
 
 
-def guarded(stage: str, node: Node) -> Node:
+def guarded(stage: str, node: Node, pending: Pending | None = None) -> Node:
     """`node`, with its failure recorded in the RunState and the run drained (see the module docstring),
-    and its time counted (`counters.ms_<stage>`, for the report's time per stage)."""
+    and its time counted (`counters.ms_<stage>`, for the report's time per stage). The failure's
+    record holds the stage's input (the run's options, and the items `pending` still had); the
+    next step of the stage that succeeds resolves it."""
 
     def run(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
+        if drives_itself(runtime):
+            return timed(state, runtime)
+        context = managed_context(state, runtime)  # LangGraph Studio, or a script's own invoke
+        with recorded(stage, state, context.settings):
+            return timed(state, runtime.override(context=context))
+
+    def timed(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
         started = time.monotonic()
         update = _run_guarded(state, runtime)
         elapsed = round((time.monotonic() - started) * 1000)
@@ -101,12 +112,36 @@ def guarded(stage: str, node: Node) -> Node:
                 message = f"{type(exc).__name__}: {exc}"
                 context.failure = message
                 context.control.request_drain(f"{stage} failed: {message}")
-                record = error_record(stage, "(stage)", exc, stage_failed=True)
+                record = error_record(
+                    stage,
+                    STAGE_ITEM,
+                    exc,
+                    input=_stage_input(state, pending),
+                    previous=known_error(state.get("errors", []), stage, STAGE_ITEM),
+                    stage_failed=True,
+                )
                 return {"errors": [record], "counters": used(), "halted_at": stage}
-        return update | {"halted_at": None} if state.get("halted_at") == stage else update
+        if state.get("halted_at") != stage:
+            return update
+        update = update | {"halted_at": None}
+        if repaired := resolutions(state.get("errors", []), stage, [STAGE_ITEM]):
+            update["errors"] = [*update.get("errors", []), *repaired]
+        return update
 
     run.__name__ = stage
     return run
+
+
+def _stage_input(state: RunState, pending: Pending | None, shown: int = 20) -> dict[str, Any]:
+    """What a stage had to work on when it failed: the run's options, and the first of its pending items."""
+    found: dict[str, Any] = {"params": dict(state.get("params", {}))}
+    if pending is not None:
+        try:
+            todo = pending(state)
+        except Exception:  # a state the stage could not read either: the record keeps the options
+            return found
+        found |= {"pending": todo[:shown], "pending_total": len(todo)}
+    return found
 
 
 def _route(stage: str, pending: Pending | None, then: str) -> Callable[[RunState], str]:
@@ -125,8 +160,8 @@ def _route(stage: str, pending: Pending | None, then: str) -> Callable[[RunState
 def build_graph() -> StateGraph[RunState, CampaignContext, RunState, RunState]:
     """The uncompiled campaign graph; compile it with or without a checkpointer."""
     builder = StateGraph(RunState, context_schema=CampaignContext)
-    for stage, node, _ in PIPELINE:
-        builder.add_node(stage, guarded(stage, node))
+    for stage, node, pending in PIPELINE:
+        builder.add_node(stage, guarded(stage, node, pending))
     builder.add_edge(START, PIPELINE[0][0])
     for index, (stage, _, pending) in enumerate(PIPELINE):
         then = PIPELINE[index + 1][0] if index + 1 < len(PIPELINE) else END

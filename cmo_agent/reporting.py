@@ -12,6 +12,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from cmo_agent.core.config import Settings
+from cmo_agent.core.errors import unresolved
 from cmo_agent.core.records import DELIVERED_STATUSES
 from cmo_agent.core.state import RunState
 
@@ -92,14 +93,26 @@ def smtp_outcomes(state: RunState) -> dict[str, int]:
 
 
 def errors_by_stage(state: RunState, commonest: int = 3) -> dict[str, dict[str, Any]]:
-    """Errors per stage: how many, and their commonest kinds (`ExceptionType: message` cut short)."""
+    """Errors per stage: how many, how many no later attempt repaired, and their commonest kinds
+    (`ExceptionType: message` cut short)."""
     found: dict[str, Counter[str]] = {}
     for error in state.get("errors", []):
         found.setdefault(error.get("stage", "?"), Counter())[str(error.get("error", ""))[:120]] += 1
+    still = unresolved_errors(state)
     return {
-        stage: {"count": sum(kinds.values()), "commonest": [k for k, _ in kinds.most_common(commonest)]}
+        stage: {
+            "count": sum(kinds.values()),
+            "unresolved": still.get(stage, 0),
+            "commonest": [k for k, _ in kinds.most_common(commonest)],
+        }
         for stage, kinds in sorted(found.items())
     }
+
+
+def unresolved_errors(state: RunState) -> dict[str, int]:
+    """Errors no later attempt has repaired, by stage (what `status` shows; `resume --retry-errors`
+    retries the failed repositories and people among them)."""
+    return dict(sorted(Counter(str(e.get("stage", "?")) for e in unresolved(state.get("errors", []))).items()))
 
 
 def replies(state: RunState) -> list[dict[str, Any]]:

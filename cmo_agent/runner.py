@@ -11,7 +11,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,15 +28,15 @@ from cmo_agent.context import CampaignContext
 from cmo_agent.core.checkpoint_index import Listed, list_checkpoints
 from cmo_agent.core.checkpointer import open_checkpointer, thread_config
 from cmo_agent.core.config import Settings
-from cmo_agent.core.errors import ConfigError, DatabaseMissing, JobNotFound
+from cmo_agent.core.errors import ConfigError, DatabaseMissing, JobNotFound, marked_for_retry, unresolved
 from cmo_agent.core.files import write_text_file
 from cmo_agent.core.job_lock import JobBusy, hold_job_lock
 from cmo_agent.core.jobs import Job, JobStatus, JobStore, open_job_store
 from cmo_agent.core.ledger import open_ledger
 from cmo_agent.core.params import validate_params
-from cmo_agent.core.records import Draft
+from cmo_agent.core.records import Draft, ErrorRecord
 from cmo_agent.core.state import RunState, new_run_state
-from cmo_agent.graph import build_graph
+from cmo_agent.graph import STAGES, build_graph
 from cmo_agent.preflight import check_goal, check_pitch, check_smtp_ready, validate_job_id
 from cmo_agent.stop_signals import drain_on_signals
 
@@ -54,6 +54,8 @@ class RunOutcome:
     interrupt: Any = None
     reason: str | None = None
     """Why a paused run stopped (a signal, `pause`, or what the run itself met: SMTP down, the daily cap)."""
+    retried: dict[str, list[str]] | None = None
+    """With `retry_errors`: the failed items put back, by stage (empty: there was nothing to retry)."""
 
 
 def new_job_id(goal: str) -> str:
@@ -290,16 +292,19 @@ def resume_campaign(
     on_progress: ProgressHandler | None = None,
     answer: Any = None,
     resend_unknown: bool = False,
+    retry_errors: bool = False,
 ) -> RunOutcome:
     """Continue a job from its last checkpoint; `answer` resumes an approval interrupt.
 
     Messages a crash caught mid-transaction become `unknown` and are not sent again, unless
-    `resend_unknown` (then they, and earlier unknowns, are planned again).
+    `resend_unknown` (then they, and earlier unknowns, are planned again). `retry_errors` puts the
+    repositories and people whose lookup failed back to their stage, which takes them again, and
+    the stages after it run on (also for a finished job); `RunOutcome.retried` says which.
     """
     with _open_job(settings, job_id) as (graph, jobs):
         jobs.get(job_id)
         with _job_lock(settings, jobs, job_id):
-            return _resume_locked(graph, jobs, settings, job_id, on_progress, answer, resend_unknown)
+            return _resume_locked(graph, jobs, settings, job_id, on_progress, answer, resend_unknown, retry_errors)
 
 
 def _resume_locked(
@@ -310,6 +315,7 @@ def _resume_locked(
     on_progress: ProgressHandler | None,
     answer: Any,
     resend_unknown: bool,
+    retry_errors: bool = False,
 ) -> RunOutcome:
     job = jobs.get(job_id)
     if job.params.get("deliver") == "smtp":
@@ -328,6 +334,54 @@ def _resume_locked(
         update = RunState(to_send=dict.fromkeys(unknown, again), follow_ups=dict.fromkeys(unknown_follow_ups, again))
         graph.update_state(thread_config(job_id), update, as_node="approve")
         snapshot = graph.get_state(thread_config(job_id))
+    retried: dict[str, list[str]] | None = None
+    if retry_errors:
+        if any(task.interrupts for task in snapshot.tasks):
+            raise ConfigError(f"job {job_id!r} is waiting for approval: `cmo-agent approve {job_id}` first, then retry")
+        retried, marked = _failed_items(values_of(snapshot))
+        if marked:
+            # Back to the stage before the earliest one with failed items (also for a finished job): the
+            # marked records make those items pending there, and the stages after it run on.
+            first = min(retried, key=STAGES.index)
+            before = STAGES[STAGES.index(first) - 1]
+            graph.update_state(thread_config(job_id), RunState(errors=marked), as_node=before)
+            snapshot = graph.get_state(thread_config(job_id))
+    outcome = _resume_snapshot(graph, jobs, settings, job, snapshot, on_progress, answer)
+    outcome.retried = retried
+    return outcome
+
+
+# Stages whose failed items `resume --retry-errors` puts back, and where the items are (repositories, people).
+RETRYABLE: dict[str, Callable[[RunState], Mapping[str, Any]]] = {
+    "extract_candidates": lambda state: state.get("repos", {}),
+    "enrich": lambda state: state.get("candidates", {}),
+}
+
+
+def _failed_items(state: RunState) -> tuple[dict[str, list[str]], list[ErrorRecord]]:
+    """The items whose failure is unresolved, by stage, and their records marked for a retry."""
+    retried: dict[str, set[str]] = {}
+    marked: list[ErrorRecord] = []
+    for error in unresolved(state.get("errors", [])):
+        stage, item = error["stage"], error["item"]
+        if stage not in RETRYABLE or item not in RETRYABLE[stage](state):
+            continue
+        marked.append(marked_for_retry(error))
+        retried.setdefault(stage, set()).add(item)
+    return {stage: sorted(items) for stage, items in retried.items()}, marked
+
+
+def _resume_snapshot(
+    graph: CompiledStateGraph[Any, Any, Any, Any],
+    jobs: JobStore,
+    settings: Settings,
+    job: Job,
+    snapshot: StateSnapshot,
+    on_progress: ProgressHandler | None,
+    answer: Any,
+) -> RunOutcome:
+    """Run the job on from `snapshot` (the caller holds its lock and has applied any edits)."""
+    job_id = job.job_id
     if is_completed(snapshot):
         return _ended(graph, jobs, settings, job_id, "done", snapshot=snapshot)
     if snapshot.next == ("follow_up",) and answer is None:
@@ -343,6 +397,70 @@ def _resume_locked(
     else:
         graph_input = Command(resume=answer) if answer is not None else None
     return _execute(graph, jobs, job, graph_input, settings, on_progress)
+
+
+REPLAY_OPTIONS = (
+    "min_score",
+    "max_leads",
+    "deliver",
+    "require_approval",
+    "follow_ups",
+    "follow_up_after",
+    "template",
+    "prompt",
+)
+"""Run options a fork may change: what happens to the leads, not how they were found."""
+
+
+def replay_campaign(
+    settings: Settings,
+    job_id: str,
+    checkpoint_id: str,
+    new_job_id: str | None = None,
+    params: dict[str, Any] | None = None,
+    on_progress: ProgressHandler | None = None,
+    on_start: Callable[[str], None] | None = None,
+) -> RunOutcome:
+    """Fork `job_id` at `checkpoint_id` into a new job and run it on, with `params` changed.
+
+    The new job starts from that checkpoint's state (stages done before it make no request
+    again) on a thread of its own, so the original's history stays exactly as it was. A fork
+    never mails anyone another job mailed: the ledger, not the copied state, decides."""
+    changed = {key: value for key, value in (params or {}).items() if value is not None}
+    if unknown := sorted(set(changed) - set(REPLAY_OPTIONS)):
+        raise ConfigError(f"a replay cannot change {', '.join(unknown)} (only {', '.join(REPLAY_OPTIONS)})")
+    with _open_job(settings, job_id) as (graph, jobs):
+        origin = jobs.get(job_id)
+        snapshot = _snapshot_at(graph, job_id, checkpoint_id)
+        fork_id = validate_job_id(new_job_id or f"{job_id[:50]}-fork-{secrets.token_hex(3)}")
+        options = validate_params({**origin.params, **changed})
+        check_pitch(settings)
+        if options.get("deliver") == "smtp":
+            check_smtp_ready(settings)
+        with _job_lock(settings, jobs, fork_id):
+            if jobs.exists(fork_id):
+                raise ConfigError(f"job {fork_id!r} already exists; choose another --job-id")
+            values = values_of(snapshot)
+            writer = (values.get("progress") or {}).get("node")
+            job = jobs.create(fork_id, origin.goal, options)
+            if on_start is not None:
+                on_start(fork_id)
+            # The fork's counters count its own requests and tokens; the original's up to the
+            # checkpoint stay with the record of where it came from.
+            forked: dict[str, Any] = {"job_id": job_id, "checkpoint_id": checkpoint_id}
+            forked |= {"node": str(writer or "(input)"), "counters": dict(values.get("counters") or {})}
+            if writer is None:  # no stage had run yet: the fork starts like a new job
+                fresh = new_run_state(fork_id, origin.goal, options)
+                fresh["forked_from"] = forked
+                return _execute(graph, jobs, job, fresh, settings, on_progress)
+            fork_state = RunState(**values)
+            fork_state["job_id"] = fork_id
+            fork_state["params"] = options
+            fork_state["forked_from"] = forked
+            for key in ("completed_at", "counters"):
+                fork_state.pop(key, None)  # type: ignore[misc]
+            graph.update_state(thread_config(fork_id), fork_state, as_node=str(writer))
+            return _execute(graph, jobs, job, None, settings, on_progress)
 
 
 def _not_due(state: RunState) -> bool:
@@ -514,17 +632,41 @@ def list_jobs(settings: Settings) -> list[Job]:
         return []
 
 
-def export_json(settings: Settings, job_id: str) -> str:
-    """The job's RunState as JSON text."""
-    _, values = current_state(settings, job_id)
+def export_json(settings: Settings, job_id: str, checkpoint_id: str | None = None) -> str:
+    """The job's RunState as JSON text: the latest, or the state at `checkpoint_id`."""
+    if checkpoint_id is None:
+        _, values = current_state(settings, job_id)
+    else:
+        values = state_at(settings, job_id, checkpoint_id)
     return json.dumps(values, indent=2, sort_keys=False, default=str) + "\n"
 
 
-def export_state(settings: Settings, job_id: str, out: Path | None = None, force: bool = False) -> Path:
-    """Write the job's RunState as JSON: to `out` (a new regular file, or an existing one with
-    `force`), or to `$CMO_DATA_DIR/runstate_{job_id}.json`, which is refreshed on every export."""
-    text = export_json(settings, job_id)
+def state_at(settings: Settings, job_id: str, checkpoint_id: str) -> RunState:
+    """The job's RunState at one of its checkpoints; ConfigError when the job has no such checkpoint."""
+    with _open_job(settings, job_id) as (graph, jobs):
+        jobs.get(job_id)
+        return values_of(_snapshot_at(graph, job_id, checkpoint_id))
+
+
+def _snapshot_at(graph: CompiledStateGraph[Any, Any, Any, Any], job_id: str, checkpoint_id: str) -> StateSnapshot:
+    snapshot = graph.get_state(thread_config(job_id, checkpoint_id))
+    found = snapshot.config.get("configurable", {}).get("checkpoint_id") if snapshot.created_at else None
+    if found != checkpoint_id:
+        raise ConfigError(
+            f"job {job_id!r} has no checkpoint {checkpoint_id!r} (`cmo-agent history {job_id}` lists them)"
+        )
+    return snapshot
+
+
+def export_state(
+    settings: Settings, job_id: str, out: Path | None = None, force: bool = False, checkpoint_id: str | None = None
+) -> Path:
+    """Write the job's RunState (or its state at `checkpoint_id`) as JSON: to `out` (a new regular
+    file, or an existing one with `force`), or to `$CMO_DATA_DIR/runstate_{job_id}.json` (with the
+    checkpoint, `runstate_{job_id}@{checkpoint_id}.json`), which is refreshed on every export."""
+    text = export_json(settings, job_id, checkpoint_id)
     if out is None:
         ensure_data_dir(settings)
-        return write_text_file(settings.data_dir / f"runstate_{job_id}.json", text, overwrite=True)
+        name = f"runstate_{job_id}.json" if checkpoint_id is None else f"runstate_{job_id}@{checkpoint_id}.json"
+        return write_text_file(settings.data_dir / name, text, overwrite=True)
     return write_text_file(out, text, overwrite=force)

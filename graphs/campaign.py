@@ -1,9 +1,9 @@
-"""The campaign graph for LangGraph Studio and `langgraph dev`, compiled without a checkpointer.
+"""The campaign graph and checkpointer factory for LangGraph Studio and `langgraph dev` (`langgraph.json`).
 
-The server brings its own persistence; the CLI compiles the same builder with its checkpointer.
+The graph is compiled without a checkpointer: the server brings persistence, and the factory makes
+it the project's own database. The CLI compiles the same builder with its checkpointer.
 """
 
-from cmo_agent.graph import build_graph
+from cmo_agent.studio.entry import checkpointer, graph
 
-builder = build_graph()
-graph = builder.compile()
+__all__ = ["checkpointer", "graph"]

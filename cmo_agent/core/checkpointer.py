@@ -1,6 +1,7 @@
 """LangGraph checkpointer chosen by one URL (SQLite by default, PostgreSQL in production).
 
-Thread ids are UUIDs derived from job ids, as LangGraph's server requires.
+Thread ids are UUIDs derived from job ids, as LangGraph's server requires (a job started in Studio
+is named by its thread's UUID).
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ _THREAD_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://cmo-agent.dev/jobs")
 
 
 def thread_id_for(job_id: str) -> str:
-    """The LangGraph thread id (a UUID) of a job."""
+    """The LangGraph thread id (a UUID) of a job: derived from the job id, except for a job started
+    in LangGraph Studio, whose id is its thread's UUID already."""
+    try:
+        if str(uuid.UUID(job_id)) == job_id:
+            return job_id
+    except ValueError:
+        pass
     return str(uuid.uuid5(_THREAD_NAMESPACE, job_id))
 
 

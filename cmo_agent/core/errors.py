@@ -32,17 +32,22 @@ next to the code that raises them are named with their module):
         └── StepNotDue                    stages.follow_up: the next follow-up is not due, without a run control
 
 A failure inside a stage becomes an `ErrorRecord` in `RunState.errors` (`error_record`), so it is
-checkpointed, exported and shown by `status` instead of being lost with the process.
+checkpointed, exported and shown by `status` instead of being lost with the process. There is one
+record per stage and item: a failure again counts one more attempt, `resume --retry-errors` marks
+the record (`marked_for_retry`) so its stage takes the item again, and an attempt that succeeds
+resolves it (`resolutions`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import traceback
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from cmo_agent.core.records import ErrorRecord
+from cmo_agent.core.redaction import redact_secrets, redact_text
 
 
 class CmoError(Exception):
@@ -102,19 +107,97 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def error_record(stage: str, item: str, exc: BaseException, **context: Any) -> ErrorRecord:
-    """An entry for RunState.errors: stage, item, the exception with its trace, and input context.
+STAGE_ITEM = "(stage)"
+"""The item of a whole stage's failure."""
 
-    The id is derived from stage, item and message, so recording the same failure twice keeps one.
+
+def error_id(stage: str, item: str) -> str:
+    """The id of `item`'s error record in `stage`: one record per stage and item, whatever the message."""
+    return hashlib.sha256(f"{stage}|{item}".encode()).hexdigest()[:16]
+
+
+def attempts_of(record: ErrorRecord | Mapping[str, Any]) -> int:
+    """How many times the record's item has failed (records from before attempts were counted: 1)."""
+    return int(record.get("attempts") or 1)
+
+
+def error_record(
+    stage: str,
+    item: str,
+    exc: BaseException,
+    *,
+    input: Mapping[str, Any] | None = None,
+    previous: ErrorRecord | None = None,
+    **context: Any,
+) -> ErrorRecord:
+    """An entry for RunState.errors: stage, item, the exception (type, message, traceback), the
+    input that failed and `context`, all with secrets redacted.
+
+    `previous` is the item's record so far (`known_error`): the new one replaces it, one attempt on.
+    An exception that was never raised (made to describe a failure) gets the innermost frames of the
+    stack that recorded it.
     """
-    message = f"{type(exc).__name__}: {exc}"
-    digest = hashlib.sha256(f"{stage}|{item}|{message}".encode()).hexdigest()[:16]
+    kind = type(exc).__name__
+    message = redact_text(str(exc))
+    if exc.__traceback__ is not None:
+        trace = "".join(traceback.format_exception(exc))
+    else:
+        stack = "".join(traceback.format_stack(limit=11)[:-1])
+        trace = f"Traceback (recorded here, most recent call last):\n{stack}" + "".join(
+            traceback.format_exception_only(exc)
+        )
     return ErrorRecord(
-        id=digest,
+        id=error_id(stage, item),
         stage=stage,
         item=item,
-        error=message,
-        traceback="".join(traceback.format_exception(exc)),
-        context=context,
+        error=f"{kind}: {message}",
+        traceback=redact_text(trace),
+        context=redact_secrets(context),
         at=utc_now(),
+        type=kind,
+        message=message,
+        input=redact_secrets(dict(input or {})),
+        attempts=attempts_of(previous) + 1 if previous is not None else 1,
     )
+
+
+def known_error(errors: Sequence[ErrorRecord], stage: str, item: str) -> ErrorRecord | None:
+    """`item`'s record in `stage`, if it ever failed there (the newest, for records of older jobs)."""
+    wanted = error_id(stage, item)
+    found = [e for e in errors if e.get("id") == wanted or (e.get("stage") == stage and e.get("item") == item)]
+    return found[-1] if found else None
+
+
+def is_resolved(record: ErrorRecord | Mapping[str, Any]) -> bool:
+    return bool(record.get("resolved_at"))
+
+
+def unresolved(errors: Sequence[ErrorRecord], stage: str | None = None) -> list[ErrorRecord]:
+    """The records no later attempt has repaired (of one stage, when given)."""
+    return [e for e in errors if not is_resolved(e) and (stage is None or e.get("stage") == stage)]
+
+
+def retry_requested(errors: Sequence[ErrorRecord], stage: str) -> set[str]:
+    """The items of `stage` that `resume --retry-errors` put back, and that no attempt has taken since
+    (one that failed again has an unmarked record; older jobs may hold several records per item)."""
+    marked: set[str] = set()
+    failed_since: set[str] = set()
+    for error in unresolved(errors, stage):
+        (marked if error.get("retry_requested_at") else failed_since).add(str(error["item"]))
+    return marked - failed_since
+
+
+def marked_for_retry(record: ErrorRecord) -> ErrorRecord:
+    """`record`, asked to be retried now (it replaces the unmarked record in the state)."""
+    return ErrorRecord(**record) | {"retry_requested_at": utc_now()}
+
+
+def resolved(record: ErrorRecord) -> ErrorRecord:
+    """`record`, repaired now by an attempt that succeeded."""
+    return ErrorRecord(**record) | {"resolved_at": utc_now()}
+
+
+def resolutions(errors: Sequence[ErrorRecord], stage: str, succeeded: Iterable[str]) -> list[ErrorRecord]:
+    """The records of `stage` that the items in `succeeded` repaired (those with an unresolved record)."""
+    done = set(succeeded)
+    return [resolved(error) for error in unresolved(errors, stage) if error.get("item") in done]

@@ -53,6 +53,9 @@ _V1_COLUMNS = (
     " sent_at, planned_at, updated_at"
 )
 _INDEX = "CREATE INDEX IF NOT EXISTS cmo_ledger_sender_sent ON cmo_ledger (sender, sent_at)"
+_ADDRESS_INDEX = "CREATE INDEX IF NOT EXISTS cmo_ledger_address ON cmo_ledger (address)"
+MAY_HAVE_GONE: tuple[str, ...] = ("sending", "sent", "bounced", "unknown")
+"""Ledger states of a message that reached (or may have reached) the relay."""
 
 
 def migrate(db: Database) -> None:
@@ -109,6 +112,7 @@ class Ledger:
             db.execute(_SCHEMA)
         migrate(db)
         db.execute(_INDEX)
+        db.execute(_ADDRESS_INDEX)
 
     def plan(self, job_id: str, login: str, message_id: str, address: str, sender: str, step: int = 0) -> Entry:
         """The row for this message, created as `planned` if it does not exist yet."""
@@ -129,6 +133,16 @@ class Ledger:
             [job_id, login, step],
         )
         return Entry(*rows[0]) if rows else None
+
+    def mailed_elsewhere(self, job_id: str, address: str) -> str | None:
+        """Another job that sent (or may have sent) `address` anything, if one did."""
+        marks = ", ".join("?" * len(MAY_HAVE_GONE))
+        rows = self._db.execute(
+            f"SELECT job_id FROM cmo_ledger WHERE address = ? AND job_id <> ? AND state IN ({marks})"  # noqa: S608
+            " ORDER BY planned_at LIMIT 1",
+            [address, job_id, *MAY_HAVE_GONE],
+        )
+        return str(rows[0][0]) if rows else None
 
     def all_entries(self) -> list[Entry]:
         rows = self._db.execute(f"SELECT {_COLUMNS} FROM cmo_ledger ORDER BY job_id, login, step")  # noqa: S608

@@ -49,6 +49,8 @@ class ParamsSchema(BaseModel):
     demo: bool | None = None
     follow_ups: int | None = Field(None, ge=0, le=MAX_FOLLOW_UPS, description="Follow-ups after the first message.")
     follow_up_after: str | None = Field(None, description="Wait between steps: 3d, 12h, 90m or 20s.")
+    template: str | None = Field(None, description="The email template (prompts/email/NAME.subject.j2 and .body.j2).")
+    prompt: str | None = Field(None, description="The model's prompt (prompts/email/NAME.md).")
 
     @field_validator("follow_up_after")
     @classmethod
@@ -77,6 +79,16 @@ class ParamsSchema(BaseModel):
             raise ValueError("has unbalanced quotes")
         return query
 
+    @field_validator("template")
+    @classmethod
+    def _template_exists(cls, name: str | None) -> str | None:
+        return _bundled_version(name, (".subject.j2", ".body.j2"))
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_exists(cls, name: str | None) -> str | None:
+        return _bundled_version(name, (".md",))
+
     @field_validator("icp")
     @classmethod
     def _icp_is_a_profile(cls, icp: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -86,6 +98,20 @@ class ParamsSchema(BaseModel):
 
         profile = IcpProfile.model_validate(icp)
         return profile.model_dump(include=profile.model_fields_set)
+
+
+def _bundled_version(name: str | None, suffixes: tuple[str, ...]) -> str | None:
+    """`name` when prompts/email holds a file of it for every suffix; ValueError naming those that do."""
+    if name is None:
+        return None
+    from cmo_agent.resources import resource_path
+
+    folder = resource_path("prompts/email")
+    if re.fullmatch(r"[a-z0-9][a-z0-9_]{0,63}", name) and all((folder / f"{name}{s}").is_file() for s in suffixes):
+        return name
+    stems = {path.name.removesuffix(suffixes[0]) for path in folder.glob(f"*{suffixes[0]}")}
+    known = sorted(stem for stem in stems if all((folder / f"{stem}{s}").is_file() for s in suffixes))
+    raise ValueError(f"no such version {name[:64]!r} in prompts/email (there are: {', '.join(known)})")
 
 
 def validate_params(raw: Mapping[str, Any] | None) -> RunParams:

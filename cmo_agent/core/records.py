@@ -18,7 +18,7 @@ Who writes what, in pipeline order:
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 LeadStatus = Literal["enriched", "missing", "error"]
 """What enrichment found: a profile, no such account (deleted or renamed), or a failed lookup."""
@@ -204,18 +204,35 @@ class Draft(TypedDict, total=False):
 
 
 class ErrorRecord(TypedDict):
-    """A failure in RunState.errors: of one item, or of a whole stage (`context.stage_failed`)."""
+    """A failure in RunState.errors: of one item, or of a whole stage (item `(stage)`, `context.stage_failed`).
+
+    One record per stage and item: a repeated failure replaces it with its latest message and
+    traceback and one more `attempts`; a retry that succeeds sets `resolved_at`. Older records (from
+    before `resume --retry-errors`) lack the `NotRequired` fields, and their id also covers the message.
+    """
 
     id: str
-    """Derived from stage, item and message: the same failure recorded twice is kept once."""
+    """Derived from stage and item (in older records, also from the message)."""
     stage: str
     item: str
     error: str
-    """`ExceptionType: message`."""
+    """`ExceptionType: message` (what `type` and `message` say, in one string)."""
     traceback: str
     context: dict[str, Any]
-    """The input that failed (never secrets)."""
+    """What the stage knew about the failure (which lookup, a fallback), never secrets."""
     at: str
+    """When the latest attempt failed."""
+    type: NotRequired[str]
+    """The exception's class name."""
+    message: NotRequired[str]
+    input: NotRequired[dict[str, Any]]
+    """The failing item's input (a repository, a candidate; a stage's pending items), secrets redacted."""
+    attempts: NotRequired[int]
+    """How many times this item has failed in this job (1 when absent)."""
+    retry_requested_at: NotRequired[str]
+    """Set by `resume --retry-errors`: the stage takes the item again."""
+    resolved_at: NotRequired[str]
+    """When a later attempt succeeded; `status` counts only records without it."""
 
 
 class RunParams(TypedDict, total=False):
@@ -235,3 +252,7 @@ class RunParams(TypedDict, total=False):
     """Follow-up messages after the first, each threaded under it (0: none)."""
     follow_up_after: str
     """How long after a step the next is due, as given (`3d`, `12h`, `90m`, `20s`)."""
+    template: str
+    """The email template's version (`intro_v2`: prompts/email/intro_v2.subject.j2 and .body.j2)."""
+    prompt: str
+    """The model prompt's version (`personalize_v1`: prompts/email/personalize_v1.md)."""

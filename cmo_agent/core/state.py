@@ -1,8 +1,9 @@
 """RunState: the campaign graph's typed state and the reducers that merge node updates into it.
 
 Keyed collections upsert by key (a task that runs twice cannot duplicate anything), counters add,
-errors append once per error id, reports merge. Large collections use LangGraph's DeltaChannel so a
-checkpoint stores each step's additions instead of the whole collection again.
+errors keep one record per error id (the furthest on), reports merge. Large collections use
+LangGraph's DeltaChannel so a checkpoint stores each step's additions instead of the whole
+collection again.
 """
 
 from __future__ import annotations
@@ -39,14 +40,27 @@ def merge_reports(current: Mapping[str, Any] | None, update: Mapping[str, Any] |
     return {**(current or {}), **(update or {})}
 
 
+def _progress_of(error: Mapping[str, Any]) -> tuple[int, int]:
+    """How far an error record has come: its attempts, then failed < retry requested < resolved."""
+    step = 2 if error.get("resolved_at") else 1 if error.get("retry_requested_at") else 0
+    return int(error.get("attempts") or 1), step
+
+
 def append_errors(current: Sequence[ErrorRecord] | None, update: Sequence[ErrorRecord] | None) -> list[ErrorRecord]:
-    """Append error records, skipping any whose `id` is already present (a re-run adds nothing)."""
+    """Merge error records, one per `id` (stage and item), each kept in the place it first took.
+
+    A record replaces the one of its id only when it has come further (one more failed attempt; a
+    retry requested; resolved), so a write applied again, even after later ones, changes nothing.
+    """
     merged = list(current or [])
-    seen = {error.get("id") for error in merged}
+    where = {error.get("id"): index for index, error in enumerate(merged)}
     for error in update or []:
-        if error.get("id") not in seen:
+        index = where.get(error.get("id"))
+        if index is None:
+            where[error.get("id")] = len(merged)
             merged.append(ErrorRecord(**error))
-            seen.add(error.get("id"))
+        elif _progress_of(error) > _progress_of(merged[index]):
+            merged[index] = ErrorRecord(**error)
     return merged
 
 
@@ -93,6 +107,10 @@ class RunState(TypedDict, total=False):
     progress: dict[str, Any]
     """Written by every stage step: `node` (the stage) and `counts` (the collections' sizes after
     it), so `history` lists checkpoints without rebuilding each one's state."""
+    forked_from: dict[str, Any]
+    """Set on a job made by `replay`: the job and checkpoint it was forked from (`job_id`,
+    `checkpoint_id`, `node`, and the original's `counters` there: the fork's own `counters` count
+    only what it did); such a job never mails an address any other job mailed (the ledger)."""
     halted_at: str | None
     """The stage that stopped the run, by failing (its error is in `errors`) or by being asked to stop
     during a long wait for GitHub's limits; it runs again on resume."""

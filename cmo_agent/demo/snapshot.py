@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -30,13 +32,33 @@ def demo_settings(settings: Settings) -> Iterator[Settings]:
     """Settings for an offline demo run: GitHub is the stand-in on loopback, no credentials (no
     OpenAI either: the demo's emails come from templates), a demo sender."""
     with GitHubStandIn(load_snapshot()) as stand_in:
-        overrides: dict[str, Any] = {
-            "github_api_url": stand_in.url,
-            "github_token": None,
-            "github_max_per_minute": 60_000,
-            # The snapshot's addresses are made up, and the demo promises not to leave the machine.
-            "mx_check": False,
-            "openai_api_key": None,
-        }
-        overrides |= {key: value for key, value in DEMO_SENDER.items() if getattr(settings, key) is None}
-        yield settings.model_copy(update=overrides)
+        yield demo_overrides(settings, stand_in.url)
+
+
+def demo_overrides(settings: Settings, github_url: str) -> Settings:
+    """`settings` for a demo run against the stand-in serving the snapshot at `github_url`."""
+    overrides: dict[str, Any] = {
+        "github_api_url": github_url,
+        "github_token": None,
+        "github_max_per_minute": 60_000,
+        # The snapshot's addresses are made up, and the demo promises not to leave the machine.
+        "mx_check": False,
+        "openai_api_key": None,
+    }
+    overrides |= {key: value for key, value in DEMO_SENDER.items() if getattr(settings, key) is None}
+    return settings.model_copy(update=overrides)
+
+
+_shared: GitHubStandIn | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_demo_settings(settings: Settings) -> Settings:
+    """`demo_settings` for a long-lived process (LangGraph's server): one stand-in, started on the
+    first demo run and serving every later one until the process exits."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = GitHubStandIn(load_snapshot()).start()
+            atexit.register(_shared.stop)
+        return demo_overrides(settings, _shared.url)

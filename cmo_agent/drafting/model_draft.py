@@ -36,9 +36,9 @@ def _prompt(version: str) -> Template:
     return Template(resource_path(f"prompts/email/{version}.md").read_text(encoding="utf-8"))
 
 
-def system_prompt(sender_name: str, pitch: str, sender_website: str | None) -> str:
+def system_prompt(sender_name: str, pitch: str, sender_website: str | None, version: str = MODEL_PROMPT_VERSION) -> str:
     """The instructions: the operator's own words (sender, pitch, site), never lead data."""
-    return _prompt(MODEL_PROMPT_VERSION).substitute(
+    return _prompt(version).substitute(
         sender_name=sender_name, pitch=pitch, sender_website=sender_website or "no other page"
     )
 

@@ -9,10 +9,10 @@ from cmo_agent.templates import render
 TEMPLATE_VERSION = "intro_v2"
 
 
-def draft_from_template(facts: dict[str, Any]) -> tuple[str, str]:
+def draft_from_template(facts: dict[str, Any], version: str = TEMPLATE_VERSION) -> tuple[str, str]:
     """(subject, body); raises jinja2's UndefinedError when a fact is missing, so nothing half-filled goes out."""
     # The subject names the repository only when its name cannot read as a link (see template_facts).
     subject_facts = facts | ({"repo_name": facts["subject_repo_name"]} if "subject_repo_name" in facts else {})
-    subject = render(f"email/{TEMPLATE_VERSION}.subject.j2", subject_facts).strip()
-    body = render(f"email/{TEMPLATE_VERSION}.body.j2", facts)
+    subject = render(f"email/{version}.subject.j2", subject_facts).strip()
+    body = render(f"email/{version}.body.j2", facts)
     return subject, body

@@ -16,10 +16,14 @@ def approve(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
     """Outbox runs (nothing leaves the machine) pass; runs that ask for approval wait at an interrupt.
 
     The interrupt's answer is `{"reject": [login, ...]}`; rejected drafts are marked and not delivered.
+    Only drafts not delivered yet are shown and can be rejected: when the stage runs again (`resume
+    --retry-errors` drafted someone more), the gate is about the new drafts, and with none it passes.
     """
-    drafts = state.get("to_send", {})
+    drafts = {login: d for login, d in state.get("to_send", {}).items() if d.get("status") == "drafted"}
     if not param(state, "require_approval", False):
         return {"reports": {"approval": {"mode": "auto", "reason": "outbox delivery", "at": utc_now()}}}
+    if not drafts and "approval" in state.get("reports", {}):
+        return {}
     samples = [
         {"login": login, "to": d["to"], "subject": d["subject"], "body": d["body"]}
         for login, d in list(drafts.items())[:3]

@@ -10,14 +10,17 @@ from cmo_agent.accounts import is_bot, is_noreply
 from cmo_agent.adapters.github import GithubException, GitHubGateway, metered
 from cmo_agent.adapters.github_cache import open_github_cache
 from cmo_agent.context import CampaignContext
-from cmo_agent.core.errors import error_record, utc_now
+from cmo_agent.core.errors import error_record, known_error, resolutions, retry_requested, utc_now
 from cmo_agent.core.records import Candidate, CommitAuthor, ErrorRecord, Repo
 from cmo_agent.core.state import RunState
 from cmo_agent.stages.common import github_meter, param, report_progress, run_parallel, settings_of
 
 
 def pending_repos(state: RunState) -> list[str]:
-    return sorted(name for name, repo in state.get("repos", {}).items() if not repo.get("contributors_fetched"))
+    """Repositories whose contributors are not listed yet, and those `resume --retry-errors` put back."""
+    again = retry_requested(state.get("errors", []), "extract_candidates")
+    repos = state.get("repos", {})
+    return sorted(name for name, repo in repos.items() if not repo.get("contributors_fetched") or name in again)
 
 
 def commit_authors(gateway: GitHubGateway, full_name: str) -> dict[str, CommitAuthor]:
@@ -56,9 +59,13 @@ def extract_candidates(state: RunState, runtime: Runtime[CampaignContext]) -> Ru
     errors: list[ErrorRecord] = []
     bots = 0
     known = state.get("candidates", {})
+    known_errors = state.get("errors", [])
+    listed = state.get("repos", {})
     for full_name, result in zip(batch, results, strict=True):
         if isinstance(result, BaseException):
-            errors.append(error_record("extract_candidates", full_name, result, repo=full_name))
+            previous = known_error(known_errors, "extract_candidates", full_name)
+            found = listed.get(full_name, Repo())
+            errors.append(error_record("extract_candidates", full_name, result, input=found, previous=previous))
             repos[full_name] = {"contributors_fetched": True, "contributors_error": str(result)}
             continue
         contributors, authors = result
@@ -75,6 +82,10 @@ def extract_candidates(state: RunState, runtime: Runtime[CampaignContext]) -> Ru
             "bots_dropped": len(contributors) - len(humans),
             "commit_authors": authors,
         }
+        if listed.get(full_name, Repo()).get("contributors_error"):
+            repos[full_name]["contributors_error"] = ""  # a retry: the earlier failure's reason no longer holds
+    failing = {error["item"] for error in errors}
+    errors += resolutions(known_errors, "extract_candidates", [name for name in batch if name not in failing])
 
     done = len(state.get("repos", {})) - len(pending_repos(state)) + len(batch)
     report_progress(runtime, "extract_candidates", done, len(state.get("repos", {})))

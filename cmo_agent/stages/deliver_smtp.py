@@ -121,6 +121,12 @@ class _Run:
             return
         if entry.state == "deferred" and entry.next_attempt_at > time.time():
             return
+        if self.state.get("forked_from") and (other := self.ledger.mailed_elsewhere(self.job_id, address)):
+            # A fork (`replay`) never writes to anyone another job wrote to: the ledger says who.
+            reason = f"already mailed by job {other}"
+            self.ledger.finish(self.job_id, login, "suppressed", error=reason, step=step)
+            self.record(key, Draft(status="suppressed", suppressed_by=reason))
+            return
         if listed := self.suppressions.suppressed([address]).get(address):
             self.ledger.finish(self.job_id, login, "suppressed", error=f"on the suppression list ({listed})", step=step)
             self.record(key, Draft(status="suppressed", suppressed_by=listed))

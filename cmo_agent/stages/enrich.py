@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 from langgraph.runtime import Runtime
 
@@ -10,7 +12,7 @@ from cmo_agent.adapters.github import GithubException, GitHubGateway, ProfileMis
 from cmo_agent.adapters.github_cache import open_github_cache
 from cmo_agent.adapters.github_graphql import GraphQLError
 from cmo_agent.context import CampaignContext
-from cmo_agent.core.errors import error_record, utc_now
+from cmo_agent.core.errors import error_record, known_error, resolutions, resolved, retry_requested, utc_now
 from cmo_agent.core.records import ErrorRecord, Lead, Profile, Provenance, Repo
 from cmo_agent.core.state import RunState
 from cmo_agent.stages.common import github_meter, param, report_progress, run_parallel, settings_of
@@ -19,15 +21,20 @@ EMAIL_SOURCES = ("profile", "commit")
 
 
 def pending_candidates(state: RunState) -> list[str]:
-    """Candidates without a lead yet, most active first (the order a crash-free run would take)."""
+    """Candidates without a lead yet, and those `resume --retry-errors` put back, most active first
+    (the order a crash-free run would take)."""
     leads = state.get("leads", {})
-    todo = [c for login, c in state.get("candidates", {}).items() if login not in leads]
+    again = retry_requested(state.get("errors", []), "enrich")
+    todo = [c for login, c in state.get("candidates", {}).items() if login not in leads or login in again]
     todo.sort(key=lambda c: (-c["contributions"], c["login"].lower()))
     return [c["login"] for c in todo]
 
 
 def enrich(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
-    """Enrich the next batch of candidates; one checkpoint per batch bounds what a crash can lose."""
+    """Enrich the next batch of candidates; one checkpoint per batch bounds what a crash can lose.
+
+    A person whose lookup fails gets an error record with their candidate record as its input; one
+    whose earlier failure is retried and now succeeds has that record resolved."""
     settings = settings_of(runtime)
     pending = pending_candidates(state)
     batch = pending[: settings.batch_size]
@@ -37,6 +44,12 @@ def enrich(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
     api_url = settings.github_api_url.rstrip("/")
     meter = github_meter(settings, runtime)
     errors: list[ErrorRecord] = []
+    known = state.get("errors", [])
+    earlier = state.get("leads", {})
+
+    def failed(login: str, exc: BaseException, **context: Any) -> None:
+        previous = known_error(known, "enrich", login)
+        errors.append(error_record("enrich", login, exc, input=candidates[login], previous=previous, **context))
 
     with metered(meter), open_github_cache(settings) as cache:
         gateway = GitHubGateway(settings, cache)
@@ -45,6 +58,8 @@ def enrich(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
         def lead_for(login: str) -> Lead:
             candidate = candidates[login]
             lead = Lead(login=login, repos=candidate["repos"], contributions=candidate["contributions"])
+            if earlier.get(login, Lead()).get("error"):
+                lead["error"] = ""  # a retry: the earlier failure's reason no longer holds
             profile = profiles[login]
             if isinstance(profile, BaseException):
                 return lead | {"status": "error", "error": str(profile)}
@@ -61,16 +76,18 @@ def enrich(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
                 try:
                     return lead | commit_address(gateway, login, candidate["repos"], repos)
                 except GithubException as exc:
-                    errors.append(error_record("enrich", login, exc, login=login, lookup="commits"))
+                    failed(login, exc, lookup="commits")
             return lead
 
         leads = {lead["login"]: lead for lead in run_parallel(lead_for, batch, settings.github_workers)}
 
     for login, lead in leads.items():
-        if lead["status"] == "missing":
-            errors.append(
-                error_record("enrich", login, ProfileMissing(f"GitHub user {login!r} not found"), login=login)
-            )
+        if isinstance(found := profiles[login], BaseException):
+            failed(login, found, lookup="profile")
+        elif lead["status"] == "missing":
+            failed(login, ProfileMissing(f"GitHub user {login!r} not found"), lookup="profile")
+    failing = {error["item"] for error in errors}
+    errors += resolutions(known, "enrich", [login for login in batch if login not in failing])
     total = len(candidates)
     report_progress(runtime, "enrich", total - len(pending) + len(batch), total)
     return {
@@ -90,20 +107,21 @@ def fetch_batch_profiles(
 ) -> dict[str, Profile | BaseException | None]:
     """Profiles of `logins`: one GraphQL query per 50 with a token, else REST requests in parallel.
 
-    A failed GraphQL query falls back to REST for its people; a failed REST request is that
-    person's error, and the batch goes on.
+    A failed GraphQL query falls back to REST for its people (recorded, and resolved at once: REST
+    took over); a failed REST request is that person's error (returned), and the batch goes on.
     """
     if gateway.has_token:
         try:
             return dict(gateway.profiles(logins))
         except (GraphQLError, httpx.HTTPError) as exc:
-            errors.append(error_record("enrich", ",".join(logins[:3]), exc, logins=len(logins), fallback="rest"))
+            item = ",".join(logins[:3])
+            record = error_record("enrich", item, exc, input={"logins": logins}, fallback="rest")
+            errors.append(resolved(record))
 
     def one(login: str) -> Profile | BaseException | None:
         try:
             return gateway.profiles([login], rest=True)[login]
         except GithubException as exc:
-            errors.append(error_record("enrich", login, exc, login=login))
             return exc
 
     return dict(zip(logins, run_parallel(one, logins, workers), strict=True))

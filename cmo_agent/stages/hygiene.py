@@ -85,13 +85,18 @@ def hygiene(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
     """Validate and filter every enriched lead's address; duplicates keep the most active person.
 
     Order of reasons: not enriched, bot, no address, noreply, syntax, role account, suppressed,
-    duplicate, then the domain's mail records (only where DNS works; "unverified" otherwise).
+    duplicate, then the domain's mail records (only where DNS works; "unverified" otherwise). When
+    it runs again (`resume --retry-errors`), a lead already drafted keeps its address first, so no
+    address gets a second first email.
     """
     settings = settings_of(runtime)
     leads = state.get("leads", {})
+    drafted = state.get("to_send", {})
     checked: dict[str, Lead] = {}
     owners: dict[str, str] = {}
-    ordered = sorted(leads.values(), key=lambda lead: (-lead["contributions"], lead["login"].lower()))
+    ordered = sorted(
+        leads.values(), key=lambda lead: (lead["login"] not in drafted, -lead["contributions"], lead["login"].lower())
+    )
     addresses = {lead["login"]: check_address(email) for lead in ordered if (email := lead.get("email"))}
     with open_suppressions(settings) as suppressions:
         suppressed = suppressions.suppressed(a for a, _ in addresses.values() if a is not None)

@@ -53,10 +53,11 @@ def _model_drafts(
     """Each lead's checked model draft, or the reason the template must be used instead."""
     sender_name, sender_email = sender_of(settings)
     leads, repos, query = state.get("leads", {}), state.get("repos", {}), state.get("query", "")
+    prompt_version = str(param(state, "prompt", MODEL_PROMPT_VERSION))
 
     def ask(login: str) -> EmailDraft | str:
         data = model_facts(leads[login], repos, query)
-        system = model_system_prompt(sender_name, facts[login]["pitch"], settings.sender_website)
+        system = model_system_prompt(sender_name, facts[login]["pitch"], settings.sender_website, prompt_version)
         try:
             return draft_with_model(client, system, data, sender_email, allowed_links(data, settings.sender_website))
         except DraftRejected as exc:
@@ -85,6 +86,7 @@ def personalize(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
         except (KeyError, IndexError) as exc:
             lead_updates[login] = Lead(draft_error=f"missing fact: {type(exc).__name__}: {exc}")
 
+    template_version = str(param(state, "template", TEMPLATE_VERSION))
     answers: dict[str, EmailDraft | str] = {}
     counters: dict[str, int] = {}
     client = llm_client_from(settings) if facts else None
@@ -103,10 +105,11 @@ def personalize(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
         draft: Draft
         if isinstance(answer, EmailDraft):
             draft = Draft(subject=answer.subject, body=answer.body, generator="llm")
-            draft |= {"prompt_version": MODEL_PROMPT_VERSION, "model": client.model if client else None}
+            draft |= {"prompt_version": param(state, "prompt", MODEL_PROMPT_VERSION)}
+            draft |= {"model": client.model if client else None}
         else:
             try:
-                subject, body = draft_from_template(lead_facts)
+                subject, body = draft_from_template(lead_facts, template_version)
             except TemplateError as exc:
                 lead_updates[login] = Lead(draft_error=f"{type(exc).__name__}: {exc}")
                 continue
@@ -115,7 +118,7 @@ def personalize(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
             if problem := draft_problem(subject, body, sender_email, allowed):
                 lead_updates[login] = Lead(draft_error=f"template draft failed its checks: {problem}")
                 continue
-            draft = Draft(subject=subject, body=body, generator="template", prompt_version=TEMPLATE_VERSION)
+            draft = Draft(subject=subject, body=body, generator="template", prompt_version=template_version)
             if omitted := lead_facts.get("omitted_facts"):
                 draft["omitted_facts"] = omitted
             if answer is not None:

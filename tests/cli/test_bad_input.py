@@ -174,6 +174,15 @@ CASES: dict[str, Case] = {
     "run-follow-up-after-zero": Case(["run", GOAL, "--demo", "--follow-up-after", "0s"], "got '0s'"),
     "run-too-many-follow-ups": Case(["run", GOAL, "--demo", "--follow-ups", "9"], "--follow-ups"),
     "run-existing-id": Case(["run", GOAL, "--demo", "--job-id", "done"], "already exists", prepare=_finished_job),
+    # checkpoints, forks and the Studio server
+    "export-unknown-checkpoint": Case(
+        ["export", "done", "--checkpoint", "nope"], "no checkpoint 'nope'", prepare=_finished_job
+    ),
+    "replay-unknown-job": Case(["replay", "nope", "1f0-nope"], "no job 'nope'"),
+    "replay-unknown-checkpoint": Case(["replay", "done", "nope"], "no checkpoint 'nope'", prepare=_finished_job),
+    "replay-bad-deliver": Case(["replay", "done", "nope", "--deliver", "fax"], "--deliver", prepare=_finished_job),
+    "replay-bad-min-score": Case(["replay", "done", "nope", "--min-score", "101"], "--min-score"),
+    "studio-bad-port": Case(["studio", "--port", "0"], "--port"),
     # export targets
     "export-onto-directory": Case(["export", "done", "--out", "outdir"], "is a directory", prepare=_directory_out),
     "export-onto-file": Case(["export", "done", "--out", "out.json"], "--force", prepare=_existing_out),
