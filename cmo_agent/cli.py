@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from cmo_agent.core.config import Settings
     from cmo_agent.runner import RunOutcome
 
-EXIT_CODES = {"done": 0, "failed": 1, "paused": 3, "waiting": 3, "awaiting_approval": 3}
+EXIT_CODES = {"done": 0, "queued": 0, "failed": 1, "paused": 3, "waiting": 3, "awaiting_approval": 3}
 EXIT_INTERRUPTED = 130
 _SECRET_VARIABLES = ("GITHUB_TOKEN", "OPENAI_API_KEY", "SMTP_PASSWORD", "IMAP_PASSWORD")
 
@@ -181,6 +181,9 @@ def run(
         int, typer.Option(min=0, max=5, help="Follow-ups threaded under the first email, to who has not replied.")
     ] = 0,
     follow_up_after: Annotated[str, typer.Option(help="Wait between steps: 3d, 12h, 90m or 20s (default 3d).")] = "3d",
+    enqueue: Annotated[
+        bool, typer.Option("--enqueue", help="Put the job on the PostgreSQL work queue for a worker, and exit.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Start a campaign: prints the job id, shows progress, ends with a summary."""
@@ -221,9 +224,37 @@ def run(
         if not as_json:
             typer.echo(f"job {new_job_id}")
 
+    if enqueue:
+        from cmo_agent.runner import enqueue_campaign
+
+        _print_queued(enqueue_campaign(settings, goal, params, job_id).as_dict(), as_json, "queued")
+        return
     with ProgressDisplay(enabled=not as_json) as on_progress:
         outcome = start_campaign(settings, goal, params, job_id, on_progress, announce)
     _finish(outcome, settings, as_json)
+
+
+def _print_queued(job: dict[str, Any], as_json: bool, what: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(job | {"queued": what == "queued"}, indent=2))
+        return
+    typer.echo(f"job {job['job_id']}: {what}; a `cmo-agent worker` runs it (`cmo-agent status {job['job_id']}`)")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Jobs this worker runs at once.")] = 1,
+) -> None:
+    """Run queued campaigns (PostgreSQL) until SIGTERM or Ctrl-C, which drain like `pause`;
+    a second signal stops at once."""
+    settings = _settings()
+    from cmo_agent.worker import run_worker
+
+    def ready(name: str) -> None:
+        typer.echo(f"{name} taking queued campaigns ({concurrency} at a time); Ctrl-C or SIGTERM drains it", err=True)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    raise typer.Exit(run_worker(settings, concurrency, settings.worker_heartbeat, settings.worker_stalled_after, ready))
 
 
 @app.command()
@@ -243,11 +274,23 @@ def resume(
             help="Look up again only the repositories and people whose lookup failed, then run on (also a done job).",
         ),
     ] = False,
+    enqueue: Annotated[
+        bool, typer.Option("--enqueue", help="Put the job on the PostgreSQL work queue for a worker, and exit.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Continue a paused, interrupted or crashed job from its last checkpoint."""
     settings = _settings()
     from cmo_agent.runner import resume_campaign
+
+    if enqueue:
+        if resend_unknown or retry_errors:
+            _fail("--enqueue: --resend-unknown and --retry-errors are run in this process, not queued")
+        from cmo_agent.runner import enqueue_resume
+
+        job, queued = enqueue_resume(settings, job_id)
+        _print_queued(job.as_dict(), as_json, "queued" if queued else "already queued")
+        return
 
     with ProgressDisplay(enabled=not as_json) as on_progress:
         outcome = resume_campaign(

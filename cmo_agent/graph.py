@@ -21,6 +21,7 @@ from cmo_agent.adapters.github_limits import WaitInterrupted
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.errors import STAGE_ITEM, error_record, known_error, resolutions
 from cmo_agent.core.state import RunState, add_counters
+from cmo_agent.core.state_migrations import stamp
 from cmo_agent.core.usage import collecting
 from cmo_agent.stages.approve import approve
 from cmo_agent.stages.candidates import extract_candidates, pending_repos
@@ -76,7 +77,8 @@ def counts_after(state: RunState, update: RunState) -> dict[str, int]:
 
 def guarded(stage: str, node: Node, pending: Pending | None = None) -> Node:
     """`node`, with its failure recorded in the RunState and the run drained (see the module docstring),
-    and its time counted (`counters.ms_<stage>`, for the report's time per stage). The failure's
+    its time counted (`counters.ms_<stage>`, for the report's time per stage), and the state's schema
+    version written when it was older (`core/state_migrations.py`). The failure's
     record holds the stage's input (the run's options, and the items `pending` still had); the
     next step of the stage that succeeds resolves it."""
 
@@ -93,7 +95,7 @@ def guarded(stage: str, node: Node, pending: Pending | None = None) -> Node:
         elapsed = round((time.monotonic() - started) * 1000)
         progress = {"node": stage, "counts": counts_after(state, update)}
         counters = add_counters(update.get("counters"), {f"ms_{stage}": elapsed})
-        return update | {"counters": counters, "progress": progress}
+        return update | {"counters": counters, "progress": progress} | stamp(state)
 
     def _run_guarded(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
         context = runtime.context if isinstance(runtime.context, CampaignContext) else None

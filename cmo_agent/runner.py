@@ -6,6 +6,7 @@ A campaign is a LangGraph thread in the checkpoint database plus a job record be
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import re
 import secrets
@@ -36,11 +37,44 @@ from cmo_agent.core.ledger import open_ledger
 from cmo_agent.core.params import validate_params
 from cmo_agent.core.records import Draft, ErrorRecord
 from cmo_agent.core.state import RunState, new_run_state
+from cmo_agent.core.state_migrations import check_known as check_state_version
+from cmo_agent.core.state_migrations import completion, lacks_completion
 from cmo_agent.graph import STAGES, build_graph
 from cmo_agent.preflight import check_goal, check_pitch, check_smtp_ready, validate_job_id
 from cmo_agent.stop_signals import drain_on_signals
 
 ProgressHandler = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Host:
+    """Who runs a job in this thread: the CLI (signals drain the run) or a queue worker (its own
+    signal handling; `stop` set when the worker drains, and every run it hosts drains with it)."""
+
+    signals: bool = True
+    stop: threading.Event | None = None
+
+
+_host: contextvars.ContextVar[Host | None] = contextvars.ContextVar("cmo_host", default=None)
+
+
+def _current_host() -> Host:
+    return _host.get() or Host()
+
+
+@contextmanager
+def hosted_by(host: Host) -> Iterator[None]:
+    """Run jobs in this block as `host` says (a queue worker's thread)."""
+    token = _host.set(host)
+    try:
+        yield
+    finally:
+        _host.reset(token)
+
+
+@contextmanager
+def _settling_only() -> Iterator[threading.Event]:
+    yield threading.Event()
 
 
 @dataclass
@@ -117,15 +151,27 @@ def _job_lock(settings: Settings, jobs: JobStore, job_id: str) -> Iterator[None]
 
 @contextmanager
 def _watch_pause_requests(url: str, job_id: str, control: RunControl, every: float = 0.5) -> Iterator[None]:
-    """Drain the run when another process asks (`cmo-agent pause`), checking every `every` seconds."""
+    """Drain the run when another process asks (`cmo-agent pause`) or the worker hosting it stops,
+    checking every `every` seconds."""
     stop = threading.Event()
+    host_stop = _current_host().stop
+
+    def stopping() -> bool:
+        if host_stop is not None and host_stop.is_set():
+            control.request_drain("the worker is stopping")
+            return True
+        return False
 
     def watch() -> None:
         while not stop.wait(every):
+            if stopping():
+                return
             # A database that went away is the run's own failure to report; the watcher asks
             # again on its next tick, on a new connection.
             with contextlib.suppress(Exception), open_job_store(url) as jobs:
                 while not stop.wait(every):
+                    if stopping():
+                        return
                     if jobs.pause_requested(job_id):
                         jobs.clear_pause(job_id)
                         control.request_drain("pause requested")
@@ -158,7 +204,7 @@ def _execute(
             settings = stack.enter_context(demo_settings(settings))
         jobs.clear_pause(job.job_id)
         jobs.set_status(job.job_id, "running")
-        settling = stack.enter_context(drain_on_signals(control))
+        settling = stack.enter_context(drain_on_signals(control) if _current_host().signals else _settling_only())
         context = CampaignContext(settings=settings, control=control)
         try:
             try:
@@ -286,6 +332,48 @@ def start_campaign(
         return _execute(graph, jobs, job, state, settings, on_progress)
 
 
+def enqueue_campaign(
+    settings: Settings, goal: str, params: dict[str, Any] | None = None, job_id: str | None = None
+) -> Job:
+    """Create a job and put it on the work queue (PostgreSQL) for a `cmo-agent worker`: status `queued`."""
+    from cmo_agent.work_queue import defer_job, opened_queue, queue_url
+
+    check_goal(goal)
+    job_id = validate_job_id(new_job_id(goal) if job_id is None else job_id)
+    options = validate_params({key: value for key, value in (params or {}).items() if value is not None})
+    check_pitch(settings)
+    if options.get("deliver") == "smtp":
+        check_smtp_ready(settings)
+    queue_url(settings)
+    with open_campaigns(settings) as (_, jobs):
+        with _job_lock(settings, jobs, job_id):
+            if jobs.exists(job_id):
+                raise ConfigError(f"job {job_id!r} already exists; use `cmo-agent resume {job_id}`")
+            jobs.create(job_id, goal, options)
+            jobs.set_status(job_id, "queued")
+            with opened_queue(settings) as app:
+                defer_job(app, job_id)
+        return jobs.get(job_id)
+
+
+def enqueue_resume(settings: Settings, job_id: str) -> tuple[Job, bool]:
+    """Put an existing job on the work queue; (its record, whether it was queued now rather than already)."""
+    from cmo_agent.work_queue import defer_job, opened_queue, queue_url
+
+    queue_url(settings)
+    with _open_job(settings, job_id) as (_, jobs):
+        job = jobs.get(job_id)
+        if job.locked:
+            raise ConfigError(f"job {job_id!r} is running ({job.runner}); it needs no queueing")
+        if job.status == "done":
+            raise ConfigError(f"job {job_id!r} is done: nothing to queue")
+        with opened_queue(settings) as app:
+            queued = defer_job(app, job_id)
+        if job.status != "waiting":  # a waiting job keeps saying until when
+            jobs.set_status(job_id, "queued", error=job.error if job.status == "queued" else None)
+        return jobs.get(job_id), queued
+
+
 def resume_campaign(
     settings: Settings,
     job_id: str,
@@ -321,7 +409,7 @@ def _resume_locked(
     if job.params.get("deliver") == "smtp":
         with open_ledger(settings) as ledger:
             ledger.settle_interrupted(job_id, resend_unknown=resend_unknown)
-    snapshot = graph.get_state(thread_config(job_id))
+    snapshot = _upgraded(graph, job_id, graph.get_state(thread_config(job_id)))
     values = values_of(snapshot)
     unknown = sorted(key for key, draft in values.get("to_send", {}).items() if draft.get("status") == "unknown")
     unknown_follow_ups = sorted(
@@ -369,6 +457,19 @@ def _failed_items(state: RunState) -> tuple[dict[str, list[str]], list[ErrorReco
         marked.append(marked_for_retry(error))
         retried.setdefault(stage, set()).add(item)
     return {stage: sorted(items) for stage, items in retried.items()}, marked
+
+
+def _upgraded(graph: CompiledStateGraph[Any, Any, Any, Any], job_id: str, snapshot: StateSnapshot) -> StateSnapshot:
+    """`snapshot` with what an older RunState needs written before the job runs on (see
+    `core/state_migrations.py`): a job whose report stage ran before 0.6.0 is marked done."""
+    values = values_of(snapshot)
+    check_state_version(job_id, values)
+    if snapshot.next or not lacks_completion(values) or snapshot.parent_config is None:
+        return snapshot
+    if (snapshot.metadata or {}).get("source") != "loop" or graph.get_state(snapshot.parent_config).next != ("report",):
+        return snapshot  # the last checkpoint is not the report stage's step
+    graph.update_state(thread_config(job_id), completion(str(snapshot.created_at)), as_node="report")
+    return graph.get_state(thread_config(job_id))
 
 
 def _resume_snapshot(
@@ -530,7 +631,7 @@ def checkpoint_history(settings: Settings, job_id: str, node: str | None = None)
         saver = graph.checkpointer
         assert isinstance(saver, BaseCheckpointSaver)
         listed = list_checkpoints(saver, config)
-        if any(item.metadata.get("source") == "loop" and not item.has_progress for item in listed):
+        if any(_loop_step(item) and not item.has_progress for item in listed):
             rows = _history_by_replay(graph, config)  # written before 0.8.0: no progress records
             return [row for row in rows if node is None or row["node"] == node]
         newest = listed[0] if listed else None
@@ -543,7 +644,7 @@ def checkpoint_history(settings: Settings, job_id: str, node: str | None = None)
             if source == "loop" and item.progress is not None and "node" in item.progress:
                 writer = str(item.progress["node"])
             else:
-                writer = "(input)" if source == "input" else f"({source or 'update'})"
+                writer = "(input)" if source == "input" or source == "loop" else f"({source or 'update'})"
             counts = counted[index]
             older = listed[index + 1] if index + 1 < len(listed) else None
             rows.append(
@@ -566,6 +667,12 @@ def checkpoint_history(settings: Settings, job_id: str, node: str | None = None)
 HISTORY_COUNTS = ("repos", "candidates", "leads", "to_send", "errors")
 
 
+def _loop_step(item: Listed) -> bool:
+    """Whether a stage step wrote the checkpoint: a loop checkpoint after step 0 (at step 0 the
+    graph's input entered the state, and no stage has run yet to write a `progress` record)."""
+    return item.metadata.get("source") == "loop" and item.metadata.get("step") != 0
+
+
 def _history_by_replay(graph: CompiledStateGraph[Any, Any, Any, Any], config: Any) -> list[dict[str, Any]]:
     """History rebuilt from every checkpoint's state (jobs from before 0.8.0: slow on big jobs)."""
     snapshots = list(graph.get_state_history(config))
@@ -573,11 +680,12 @@ def _history_by_replay(graph: CompiledStateGraph[Any, Any, Any, Any], config: An
     for index, snap in enumerate(snapshots):
         older = snapshots[index + 1] if index + 1 < len(snapshots) else None
         values = snap.values or {}
+        source = (snap.metadata or {}).get("source")
         rows.append(
             {
                 "checkpoint_id": snap.config["configurable"]["checkpoint_id"],
                 "step": (snap.metadata or {}).get("step"),
-                "node": ",".join(older.next) if older is not None else "(input)",
+                "node": ",".join(older.next) if older is not None and source == "loop" else f"({source or 'input'})",
                 "next": list(snap.next),
                 "created_at": snap.created_at,
                 "duration_s": _seconds_between(older.created_at, snap.created_at) if older is not None else None,

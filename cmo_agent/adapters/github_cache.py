@@ -16,26 +16,18 @@ from typing import Any
 from cmo_agent.core.config import Settings
 from cmo_agent.core.database import Database, open_database
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS cmo_github_cache (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL,
-    fetched_at DOUBLE PRECISION NOT NULL
-)
-"""
 _MISS = object()
 
 
 class GitHubCache:
-    """A TTL cache of JSON values; safe to share between the threads of one node."""
+    """A TTL cache of JSON values (`cmo_github_cache`, from `core/migrations.py`); safe to share
+    between the threads of one node."""
 
     def __init__(self, db: Database, scope: str, ttl: float) -> None:
         self._db = db
         self._scope = scope
         self._ttl = ttl
         self._lock = threading.Lock()
-        with self._lock:
-            db.execute(_SCHEMA)
 
     def get(self, *key: str) -> Any:
         """The cached value, or `MISS` when absent or older than the TTL."""

@@ -76,6 +76,20 @@ class Settings(BaseSettings):
         le=10,
         description="GitHub requests in flight at once (also repositories per candidates step).",
     )
+    worker_heartbeat: float = Field(
+        10.0,
+        alias="CMO_WORKER_HEARTBEAT",
+        gt=0,
+        le=3600,
+        description="Seconds between a queue worker's heartbeats.",
+    )
+    worker_stalled_after: float = Field(
+        30.0,
+        alias="CMO_WORKER_STALLED_AFTER",
+        gt=0,
+        le=86_400,
+        description="Seconds without a heartbeat after which a worker counts as dead and its job is run elsewhere.",
+    )
     github_cache_ttl: float = Field(
         86_400,
         alias="CMO_GITHUB_CACHE_TTL",

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from cmo_agent.core.errors import ConfigError, DatabaseMissing, DatabaseUnavailable
+from cmo_agent.core.migrations import migrate as migrate_tables
 
 if TYPE_CHECKING:
     import psycopg
@@ -178,16 +179,46 @@ class Database:
         rows = cur.fetchall() if cur.description else []
         return [tuple(row) for row in rows]
 
+    def execute_script(self, sql: str) -> None:
+        """Several statements as they are, no placeholders (PostgreSQL's simple query protocol)."""
+        if not self.postgres:
+            raise NotImplementedError("execute_script is for PostgreSQL")
+        self._conn.execute(sql)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The block's statements as one transaction, committed when it ends and rolled back when it
+        raises (SQLite: `BEGIN IMMEDIATE`, which takes the database's write lock at once)."""
+        if self.postgres:
+            with self._conn.transaction():
+                yield
+            return
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
 
 @contextmanager
-def open_database(url: str, create: bool = True) -> Iterator[Database]:
-    """The database named by a checkpoint URL (`create=False`: a missing SQLite file is an error)."""
+def open_database(url: str, create: bool = True, migrate: bool = True) -> Iterator[Database]:
+    """The database named by a checkpoint URL, its tables brought to the current schema version
+    (`core/migrations.py`; `migrate=False` leaves them as they are). `create=False`: a missing
+    SQLite file is an error, never a new database."""
     if is_postgres(url):
         with connect_postgres(url) as pg_conn:
-            yield Database(pg_conn, "%s")
+            db = Database(pg_conn, "%s")
+            if migrate:
+                migrate_tables(db)
+            yield db
         return
     conn = connect_sqlite(url, create=create)
     try:
-        yield Database(conn, "?")
+        db = Database(conn, "?")
+        if migrate:
+            migrate_tables(db)
+        yield db
     finally:
         conn.close()

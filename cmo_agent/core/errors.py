@@ -9,7 +9,8 @@ next to the code that raises them are named with their module):
     │   ├── JobBusy                       core.job_lock: another process runs the job
     │   ├── MailboxUnavailable            sync.mailbox: the IMAP server cannot be reached or refuses the login
     │   └── DatabaseUnavailable
-    │       └── DatabaseMissing
+    │       ├── DatabaseMissing
+    │       └── SchemaTooNew              core.migrations: a newer cmo-agent migrated the database
     ├── ServiceError                      an outside service failed or answered unusably:
     │   │                                 the item or step fails, the job stays resumable
     │   ├── MalformedAnswer

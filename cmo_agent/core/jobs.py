@@ -16,23 +16,8 @@ from cmo_agent.core.errors import JobNotFound, utc_now
 from cmo_agent.core.job_lock import jobs_running
 from cmo_agent.core.records import RunParams
 
-JobStatus = Literal["running", "paused", "waiting", "awaiting_approval", "done", "failed"]
+JobStatus = Literal["queued", "running", "paused", "waiting", "awaiting_approval", "done", "failed"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS cmo_jobs (
-    job_id TEXT PRIMARY KEY,
-    thread_id TEXT NOT NULL,
-    goal TEXT NOT NULL,
-    status TEXT NOT NULL,
-    params TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    finished_at TEXT,
-    error TEXT,
-    pid INTEGER,
-    host TEXT
-)
-"""
 _COLUMNS = (
     "job_id",
     "thread_id",
@@ -87,22 +72,13 @@ class Job:
         return record | {"recorded_status": self.status, "status": self.shown_status, "shown_status": self.shown_status}
 
 
-_PAUSE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS cmo_pause_requests (
-    job_id TEXT PRIMARY KEY,
-    requested_at TEXT NOT NULL
-)
-"""
-
-
 class JobStore:
-    """Reads and writes job records, and pause requests from other processes."""
+    """Reads and writes job records (`cmo_jobs`), and pause requests from other processes
+    (`cmo_pause_requests`); both tables come from `core/migrations.py`."""
 
     def __init__(self, db: Database, url: str) -> None:
         self._execute = db.execute
         self._url = url
-        self._execute(_SCHEMA)
-        self._execute(_PAUSE_SCHEMA)
 
     def request_pause(self, job_id: str) -> None:
         self._execute(

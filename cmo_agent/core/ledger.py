@@ -29,57 +29,8 @@ def is_final(state: LedgerState) -> TypeGuard[FinalState]:
     return state in FINAL_STATES
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS cmo_ledger (
-    job_id TEXT NOT NULL,
-    login TEXT NOT NULL,
-    step INTEGER NOT NULL DEFAULT 0,
-    message_id TEXT NOT NULL,
-    address TEXT NOT NULL,
-    sender TEXT NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_code INTEGER,
-    last_error TEXT,
-    next_attempt_at DOUBLE PRECISION NOT NULL DEFAULT 0,
-    sent_at DOUBLE PRECISION,
-    planned_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    PRIMARY KEY (job_id, login, step)
-)
-"""
-_V1_COLUMNS = (
-    "job_id, login, message_id, address, sender, state, attempts, last_code, last_error, next_attempt_at,"
-    " sent_at, planned_at, updated_at"
-)
-_INDEX = "CREATE INDEX IF NOT EXISTS cmo_ledger_sender_sent ON cmo_ledger (sender, sent_at)"
-_ADDRESS_INDEX = "CREATE INDEX IF NOT EXISTS cmo_ledger_address ON cmo_ledger (address)"
 MAY_HAVE_GONE: tuple[str, ...] = ("sending", "sent", "bounced", "unknown")
 """Ledger states of a message that reached (or may have reached) the relay."""
-
-
-def migrate(db: Database) -> None:
-    """Create the ledger, or bring a 0.7.0 one (keyed by job and lead, without `step`) to the current
-    key: its rows become step 0. Safe to run from several processes at once."""
-    if "step" in db.columns("cmo_ledger"):
-        return
-    if db.postgres:
-        db.execute(
-            "ALTER TABLE cmo_ledger ADD COLUMN IF NOT EXISTS step INTEGER NOT NULL DEFAULT 0,"
-            " DROP CONSTRAINT IF EXISTS cmo_ledger_pkey, ADD PRIMARY KEY (job_id, login, step)"
-        )
-        return
-    db.execute("BEGIN IMMEDIATE")  # SQLite cannot change a primary key: the table is rebuilt
-    try:
-        if "step" not in db.columns("cmo_ledger"):
-            db.execute(_SCHEMA.replace("cmo_ledger (", "cmo_ledger_v2 (", 1))
-            db.execute(f"INSERT INTO cmo_ledger_v2 ({_V1_COLUMNS}) SELECT {_V1_COLUMNS} FROM cmo_ledger")  # noqa: S608
-            db.execute("DROP TABLE cmo_ledger")
-            db.execute("ALTER TABLE cmo_ledger_v2 RENAME TO cmo_ledger")
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
 
 
 @dataclass(frozen=True)
@@ -104,15 +55,12 @@ _COLUMNS = (
 
 
 class Ledger:
-    """Reads and conditional writes of the delivery ledger; each write is its own committed statement."""
+    """Reads and conditional writes of the delivery ledger (`cmo_ledger`, from `core/migrations.py`,
+    which also brought 0.7.0 ledgers to the (job, lead, step) key); each write is its own committed
+    statement."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        if not db.columns("cmo_ledger"):
-            db.execute(_SCHEMA)
-        migrate(db)
-        db.execute(_INDEX)
-        db.execute(_ADDRESS_INDEX)
 
     def plan(self, job_id: str, login: str, message_id: str, address: str, sender: str, step: int = 0) -> Entry:
         """The row for this message, created as `planned` if it does not exist yet."""

@@ -80,9 +80,17 @@ upsert_batch = _batched(upsert_by_key)
 append_errors_batch = _batched(append_errors)
 
 
+STATE_VERSION = 1
+"""The RunState schema version this code writes: 0 is every state written before versioned schemas
+(0.1.0 to 0.9.0), 1 the first versioned one. `core/state_migrations.py` brings older states up."""
+
+
 class RunState(TypedDict, total=False):
     """The graph state of one campaign (one LangGraph thread)."""
 
+    schema_version: int
+    """The RunState schema version of the code that last wrote the state (`STATE_VERSION`); states
+    written before versioned schemas lack it and count as version 0."""
     job_id: str
     goal: str
     params: RunParams
@@ -122,6 +130,7 @@ SEED_KEYS = ("job_id", "goal", "repos", "candidates", "leads", "to_send", "repor
 def new_run_state(job_id: str, goal: str, params: RunParams | None = None) -> RunState:
     """A fresh state with every collection empty."""
     return RunState(
+        schema_version=STATE_VERSION,
         job_id=job_id,
         goal=goal,
         params=RunParams(**(params or {})),

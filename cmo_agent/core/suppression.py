@@ -16,15 +16,6 @@ from cmo_agent.core.config import Settings
 from cmo_agent.core.database import Database, open_database
 from cmo_agent.core.errors import ConfigError, quoted, utc_now
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS cmo_suppressions (
-    entry TEXT PRIMARY KEY,
-    reason TEXT NOT NULL,
-    source TEXT NOT NULL,
-    added_at TEXT NOT NULL
-)
-"""
-
 
 @dataclass(frozen=True)
 class Suppression:
@@ -83,11 +74,11 @@ def entries_from_file(text: str) -> list[str]:
 
 
 class SuppressionList:
-    """Reads and writes the list; `suppressed()` answers for many addresses in one query."""
+    """Reads and writes the list (`cmo_suppressions`, from `core/migrations.py`); `suppressed()`
+    answers for many addresses in one query."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        db.execute(_SCHEMA)
 
     def add(self, entries: Iterable[str], reason: str = "manual", source: str = "cli") -> int:
         """Add normalized entries; returns how many were new."""

@@ -13,28 +13,6 @@ from dataclasses import dataclass
 from cmo_agent.core.database import Database
 from cmo_agent.core.errors import utc_now
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS cmo_sync_state (
-    mailbox TEXT PRIMARY KEY,
-    uidvalidity BIGINT NOT NULL,
-    last_uid BIGINT NOT NULL,
-    synced_at TEXT NOT NULL
-)""",
-    """CREATE TABLE IF NOT EXISTS cmo_sync_events (
-    mailbox TEXT NOT NULL,
-    uidvalidity BIGINT NOT NULL,
-    uid BIGINT NOT NULL,
-    job_id TEXT NOT NULL,
-    login TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    received_at TEXT,
-    found_at TEXT NOT NULL,
-    applied_at TEXT,
-    PRIMARY KEY (mailbox, uidvalidity, uid)
-)""",
-)
-
 
 @dataclass(frozen=True)
 class Event:
@@ -51,10 +29,10 @@ class Event:
 
 
 class SyncStore:
+    """`cmo_sync_state` and `cmo_sync_events` (tables from `core/migrations.py`)."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
-        for statement in _SCHEMA:
-            db.execute(statement)
 
     def position(self, mailbox: str) -> tuple[int | None, int]:
         """(UIDVALIDITY, last UID read) of `mailbox`, or (None, 0) before its first sync."""

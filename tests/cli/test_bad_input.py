@@ -183,6 +183,11 @@ CASES: dict[str, Case] = {
     "replay-bad-deliver": Case(["replay", "done", "nope", "--deliver", "fax"], "--deliver", prepare=_finished_job),
     "replay-bad-min-score": Case(["replay", "done", "nope", "--min-score", "101"], "--min-score"),
     "studio-bad-port": Case(["studio", "--port", "0"], "--port"),
+    # the work queue needs PostgreSQL
+    "run-enqueue-sqlite": Case(["run", GOAL, "--demo", "--enqueue"], "the work queue needs PostgreSQL"),
+    "resume-enqueue-sqlite": Case(["resume", "done", "--enqueue"], "needs PostgreSQL", prepare=_finished_job),
+    "worker-sqlite": Case(["worker"], "the work queue needs PostgreSQL"),
+    "worker-bad-concurrency": Case(["worker", "--concurrency", "0"], "--concurrency"),
     # export targets
     "export-onto-directory": Case(["export", "done", "--out", "outdir"], "is a directory", prepare=_directory_out),
     "export-onto-file": Case(["export", "done", "--out", "out.json"], "--force", prepare=_existing_out),

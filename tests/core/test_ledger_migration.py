@@ -1,5 +1,6 @@
-"""A 0.7.0 ledger (keyed by job and lead) is brought to the (job, lead, step) key when first opened:
-its rows become step 0 and keep their state, and a follow-up of the same lead gets its own row."""
+"""A 0.7.0 ledger (keyed by job and lead) is brought to the (job, lead, step) key when first opened
+(schema migration 1): its rows become step 0 and keep their state, and a follow-up of the same lead
+gets its own row."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ CREATE TABLE cmo_ledger (
 
 
 def _check_migration(url: str) -> None:
-    with open_database(url) as db:
+    with open_database(url, migrate=False) as db:  # a database from before versioned schemas
         db.execute(V070_SCHEMA)
         for login, state in (("ada", "sent"), ("bob", "unknown")):
             db.execute(

@@ -213,6 +213,7 @@ def test_pre_merging_writes_in_any_grouping_gives_the_same_state(
 class SnapshottingState(TypedDict, total=False):
     """RunState's reducers, with DeltaChannels that snapshot every other write (replay and snapshot mixed)."""
 
+    schema_version: int
     job_id: str
     goal: str
     params: dict[str, Any]
