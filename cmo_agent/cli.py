@@ -513,7 +513,7 @@ def history(
         counts = row["counts"]
         took = "" if row["duration_s"] is None else f"{row['duration_s']:.1f} s"
         table.add_row(
-            row["checkpoint_id"],
+            row["checkpoint_id"] + (" (pruned)" if row.get("pruned") else ""),
             str(row["step"]),
             row["node"],
             _short_time(row["created_at"] or "", seconds=True),
@@ -523,6 +523,38 @@ def history(
     console = _console()
     console.width = 200
     console.print(table)
+    if pruned := sum(1 for row in rows if row.get("pruned")):
+        typer.echo(f"{pruned} checkpoints were pruned (`cmo-agent prune`): listed, their states are gone")
+
+
+@app.command()
+def prune(job_id: JobArg, as_json: JsonOpt = False) -> None:
+    """Shrink a done job's checkpoints to the last one and say what that freed; report, export,
+    status and history keep working (history marks the pruned steps)."""
+    settings = _settings()
+    from cmo_agent.runner import prune_job
+
+    outcome = prune_job(settings, job_id)
+    if as_json:
+        typer.echo(json.dumps(outcome.as_dict(), indent=2))
+        return
+    before, after = outcome.before, outcome.after
+    if after.rows == before.rows:
+        typer.echo(f"job {job_id}: nothing to prune ({before.checkpoints} checkpoint, {_mb(before.bytes)})")
+        return
+    typer.echo(
+        f"job {job_id} pruned: checkpoints {before.checkpoints:,} -> {after.checkpoints:,}, rows {before.rows:,}"
+        f" -> {after.rows:,}, checkpoint data {_mb(before.bytes)} -> {_mb(after.bytes)}"
+        f" ({_mb(outcome.freed_bytes)} freed)"
+    )
+    if outcome.database == "sqlite":
+        typer.echo(f"database file {_mb(before.database_bytes)} -> {_mb(after.database_bytes)} (VACUUM ran)")
+    else:
+        typer.echo("PostgreSQL: VACUUM made the freed space reusable; the tables keep their size on disk")
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB"
 
 
 @app.command()

@@ -26,9 +26,12 @@ from langgraph.runtime import RunControl
 from langgraph.types import Command, StateSnapshot
 
 from cmo_agent.context import CampaignContext
+from cmo_agent.core import checkpoint_prune
 from cmo_agent.core.checkpoint_index import Listed, list_checkpoints
+from cmo_agent.core.checkpoint_prune import PRUNED_KEY, Footprint
 from cmo_agent.core.checkpointer import open_checkpointer, thread_config
 from cmo_agent.core.config import Settings
+from cmo_agent.core.database import is_postgres
 from cmo_agent.core.errors import ConfigError, DatabaseMissing, JobNotFound, marked_for_retry, unresolved
 from cmo_agent.core.files import write_text_file
 from cmo_agent.core.job_lock import JobBusy, hold_job_lock
@@ -632,7 +635,7 @@ def checkpoint_history(settings: Settings, job_id: str, node: str | None = None)
         assert isinstance(saver, BaseCheckpointSaver)
         listed = list_checkpoints(saver, config)
         if any(_loop_step(item) and not item.has_progress for item in listed):
-            rows = _history_by_replay(graph, config)  # written before 0.8.0: no progress records
+            rows = _with_pruned(_history_by_replay(graph, config), listed)  # before 0.8.0: no progress records
             return [row for row in rows if node is None or row["node"] == node]
         newest = listed[0] if listed else None
         finished = newest is not None and newest.progress is not None and newest.progress.get("node") == "report"
@@ -661,6 +664,7 @@ def checkpoint_history(settings: Settings, job_id: str, node: str | None = None)
             )
             if source == "loop":  # an update (a sync) changes no stage's course
                 runs_next = [writer]
+    rows = _with_pruned(rows, listed)
     return [row for row in rows if node is None or row["node"] == node]
 
 
@@ -762,8 +766,18 @@ def _snapshot_at(graph: CompiledStateGraph[Any, Any, Any, Any], job_id: str, che
     if found != checkpoint_id:
         raise ConfigError(
             f"job {job_id!r} has no checkpoint {checkpoint_id!r} (`cmo-agent history {job_id}` lists them)"
+            + _pruned_note(graph, job_id)
         )
     return snapshot
+
+
+def _pruned_note(graph: CompiledStateGraph[Any, Any, Any, Any], job_id: str) -> str:
+    """What to add to "no such checkpoint" for a pruned job, whose history lists checkpoints that are gone."""
+    saver = graph.checkpointer
+    assert isinstance(saver, BaseCheckpointSaver)
+    if any(PRUNED_KEY in item.metadata for item in list_checkpoints(saver, thread_config(job_id))):
+        return "; the job was pruned: only the checkpoints `history` does not mark pruned are kept"
+    return ""
 
 
 def export_state(
@@ -778,3 +792,96 @@ def export_state(
         name = f"runstate_{job_id}.json" if checkpoint_id is None else f"runstate_{job_id}@{checkpoint_id}.json"
         return write_text_file(settings.data_dir / name, text, overwrite=True)
     return write_text_file(out, text, overwrite=force)
+
+
+def _with_pruned(rows: list[dict[str, Any]], listed: list[Listed]) -> list[dict[str, Any]]:
+    """`rows` followed by the rows of the checkpoints `prune` deleted (kept in the metadata of the
+    checkpoint it kept, older than every listed one), each with `"pruned": true`; a checkpoint still
+    listed (a prune stopped before its deletions) is not listed twice."""
+    record = next((item.metadata[PRUNED_KEY] for item in listed if PRUNED_KEY in item.metadata), None)
+    if not isinstance(record, dict) or not rows:
+        return rows
+    live = {row["checkpoint_id"] for row in rows}
+    pruned = [row | {"pruned": True} for row in record.get("rows", []) if row["checkpoint_id"] not in live]
+    if pruned and rows[-1]["duration_s"] is None:
+        rows[-1]["duration_s"] = _seconds_between(pruned[0]["created_at"], rows[-1]["created_at"])
+    return rows + pruned
+
+
+def prune_job(settings: Settings, job_id: str) -> PruneOutcome:
+    """Shrink a done job's checkpoints to its last one, made self-contained, and say what that freed.
+
+    What `status`, `report`, `export` (the final state, exactly), `resume` and `replay` from the
+    last checkpoint read is kept; `history` still lists every step, the deleted ones marked
+    `pruned` (their states are gone: no `export --checkpoint` or `replay` from them). On SQLite
+    the database is VACUUMed so the file shrinks. ConfigError for a job that is not done."""
+    from langgraph.channels import DeltaChannel
+
+    with _open_job(settings, job_id) as (graph, jobs):
+        _refuse_unless_done(job_id, jobs.get(job_id).shown_status)  # as `status` says it
+        with _job_lock(settings, jobs, job_id):
+            _refuse_unless_done(job_id, jobs.get(job_id).status)  # and still, now that the lock is held
+            config = thread_config(job_id)
+            saver = graph.checkpointer
+            assert isinstance(saver, BaseCheckpointSaver)
+            snapshot = _upgraded(graph, job_id, graph.get_state(config))
+            kept = saver.get_tuple(config)
+            if not is_completed(snapshot) or kept is None:
+                raise ConfigError(f"job {job_id!r} has not finished its final stage: `cmo-agent resume {job_id}`")
+            thread_id = str(config["configurable"]["thread_id"])
+            database = "postgresql" if is_postgres(settings.resolved_checkpoint_url()) else "sqlite"
+            collections = [name for name, channel in graph.channels.items() if isinstance(channel, DeltaChannel)]
+            before = checkpoint_prune.footprint(saver, thread_id)
+            if before.checkpoints <= 1 and checkpoint_prune.self_contained(kept, collections):
+                return PruneOutcome(job_id, database, before, before, vacuumed=False)
+            kept_id = kept.config["configurable"]["checkpoint_id"]
+            older = [
+                {key: value for key, value in row.items() if key != "pruned"}
+                for row in checkpoint_history(settings, job_id)
+                if row["checkpoint_id"] != kept_id
+            ]
+            pruned = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "rows": older}
+            checkpoint_prune.keep_only(saver, kept, values_of(snapshot), collections, pruned)
+            vacuumed = checkpoint_prune.vacuum(saver)
+            after = checkpoint_prune.footprint(saver, thread_id)
+    return PruneOutcome(job_id, database, before, after, vacuumed=vacuumed)
+
+
+def _refuse_unless_done(job_id: str, status: str) -> None:
+    if status != "done":
+        raise ConfigError(f"job {job_id!r} is {status}: only a done job can be pruned")
+
+
+@dataclass(frozen=True)
+class PruneOutcome:
+    """What `prune_job` did: the job's checkpoint rows and bytes, and the database's size, before and after."""
+
+    job_id: str
+    database: str
+    """`sqlite` or `postgresql`."""
+    before: Footprint
+    after: Footprint
+    vacuumed: bool
+    """Whether VACUUM ran: SQLite's file shrinks; PostgreSQL's space becomes reusable, its files keep their size."""
+
+    @property
+    def freed_bytes(self) -> int:
+        return self.before.bytes - self.after.bytes
+
+    def as_dict(self) -> dict[str, Any]:
+        """The `prune --json` object."""
+
+        def span(field: str) -> dict[str, int]:
+            return {"before": getattr(self.before, field), "after": getattr(self.after, field)}
+
+        return {
+            "job_id": self.job_id,
+            "pruned": self.after.rows < self.before.rows,
+            "checkpoints": span("checkpoints"),
+            "rows": span("rows"),
+            "bytes": span("bytes"),
+            "freed_bytes": self.freed_bytes,
+            "database": self.database,
+            "database_bytes": span("database_bytes"),
+            "vacuumed": self.vacuumed,
+        }

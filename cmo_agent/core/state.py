@@ -76,8 +76,29 @@ def _batched(pairwise: Callable[[Any, Any], Any]) -> Callable[[Any, Sequence[Any
     return fold
 
 
-upsert_batch = _batched(upsert_by_key)
+def upsert_batch(current: Mapping[str, R] | None, updates: Sequence[Mapping[str, R] | None]) -> dict[str, R]:
+    """`upsert_by_key` folded over `updates`, copying `current` once (a replay folds every write
+    since the last snapshot: a copy per write would cost writes × keys)."""
+    merged: dict[str, R] = dict(current or {})
+    for update in updates:
+        for key, record in (update or {}).items():
+            merged[key] = cast(R, {**merged[key], **record} if key in merged else dict(record))
+    return merged
+
+
 append_errors_batch = _batched(append_errors)
+
+SNAPSHOT_EVERY = 5000
+"""Writes to a collection between two full copies of it in the checkpoints (LangGraph's default is
+100, and it copies every channel after 5,000 super-steps anyway). A copy holds the whole
+collection, so at 10,000 leads the default's copies were three quarters of the checkpoint storage;
+reading a state replays every write since the last copy, which costs about what reading the copy
+would (see docs/performance.md, "Checkpoint storage at 10,000 leads")."""
+
+
+def _collection(reducer: Callable[[Any, Sequence[Any]], Any]) -> DeltaChannel[Any]:
+    """The channel of a large collection: each step's writes are stored, and replayed on read."""
+    return DeltaChannel(reducer, snapshot_frequency=SNAPSHOT_EVERY)
 
 
 STATE_VERSION = 1
@@ -97,19 +118,19 @@ class RunState(TypedDict, total=False):
     """Run options (max_repos, min_score, email_sources, deliver, demo, ...), fixed at start."""
     query: str
     """The GitHub search query actually used."""
-    repos: Annotated[dict[str, Repo], DeltaChannel(upsert_batch)]
+    repos: Annotated[dict[str, Repo], _collection(upsert_batch)]
     """Repositories by full name."""
-    candidates: Annotated[dict[str, Candidate], DeltaChannel(upsert_batch)]
+    candidates: Annotated[dict[str, Candidate], _collection(upsert_batch)]
     """People found in repositories, by login."""
-    leads: Annotated[dict[str, Lead], DeltaChannel(upsert_batch)]
+    leads: Annotated[dict[str, Lead], _collection(upsert_batch)]
     """Enriched candidates by login: profile, address and provenance, hygiene, score."""
-    to_send: Annotated[dict[str, Draft], DeltaChannel(upsert_batch)]
+    to_send: Annotated[dict[str, Draft], _collection(upsert_batch)]
     """Drafted messages by lead login, with their delivery status."""
-    follow_ups: Annotated[dict[str, Draft], DeltaChannel(upsert_batch)]
+    follow_ups: Annotated[dict[str, Draft], _collection(upsert_batch)]
     """Follow-up messages keyed `login/step`, threaded under the lead's first message (`to_send`)."""
     reports: Annotated[dict[str, Any], merge_reports]
     counters: Annotated[dict[str, int], add_counters]
-    errors: Annotated[list[ErrorRecord], DeltaChannel(append_errors_batch)]
+    errors: Annotated[list[ErrorRecord], _collection(append_errors_batch)]
     completed_at: str
     """When the final stage (report) finished: the only thing that makes a job done."""
     progress: dict[str, Any]

@@ -167,6 +167,8 @@ CASES: dict[str, Case] = {
     "resume-unknown": Case(["resume", "nope"], "no job 'nope'"),
     "pause-unknown": Case(["pause", "nope"], "no job 'nope'"),
     "approve-unknown": Case(["approve", "nope"], "no job 'nope'"),
+    "prune-unknown": Case(["prune", "nope"], "no job 'nope'"),
+    "prune-unknown-with-db": Case(["prune", "nope"], "no job 'nope'", prepare=_finished_job),
     "status-unknown-with-db": Case(["status", "nope"], "no job 'nope'", prepare=_finished_job),
     "pause-not-running": Case(["pause", "done"], "is not running", prepare=_finished_job),
     "approve-not-waiting": Case(["approve", "done"], "not waiting for approval", prepare=_finished_job),

@@ -33,7 +33,7 @@ COMMANDS = _commands(typer.main.get_command(app))
 def test_the_commands_are_the_known_ones() -> None:
     names = {" ".join(path) for path, _ in COMMANDS}
     documented = {"run", "resume", "approve", "pause", "status", "history", "export", "suppress", "sync", "report"}
-    documented |= {"replay", "studio", "worker"}
+    documented |= {"replay", "studio", "worker", "prune"}
     assert documented | {f"suppress {name}" for name in ("add", "remove", "list", "import")} == names
 
 

@@ -171,6 +171,29 @@ def test_reducers_never_change_their_arguments(
     assert merged == merged_copy
 
 
+@pytest.mark.parametrize(
+    ("batch", "states", "writes"),
+    [(upsert_batch, keyed, keyed), (append_errors_batch, error_states, errors)],
+    ids=["upsert", "errors"],
+)
+@given(data=st.data())
+def test_batch_folds_never_change_their_arguments(
+    batch: Callable[[Any, Sequence[Any]], Any],
+    states: st.SearchStrategy[Any],
+    writes: st.SearchStrategy[Any],
+    data: st.DataObject,
+) -> None:
+    """The folds DeltaChannel replays with copy the state once and build new records, never edit the old."""
+    current = data.draw(states, label="current")
+    sequence = data.draw(st.lists(writes, max_size=4), label="writes")
+    before = copy.deepcopy((current, sequence))
+    merged = batch(current, sequence)
+    assert (current, sequence) == before
+    merged_copy = copy.deepcopy(merged)
+    batch(merged, sequence)
+    assert merged == merged_copy
+
+
 # (b) Re-batching: DeltaChannel replays writes in whatever batches it likes.
 
 _BATCHED = [(upsert_by_key, upsert_batch, keyed, keyed), (append_errors, append_errors_batch, error_states, errors)]
