@@ -38,7 +38,7 @@ from cmo_agent.core.job_lock import JobBusy, hold_job_lock
 from cmo_agent.core.jobs import Job, JobStatus, JobStore, open_job_store
 from cmo_agent.core.ledger import open_ledger
 from cmo_agent.core.params import validate_params
-from cmo_agent.core.records import Draft, ErrorRecord
+from cmo_agent.core.records import Draft, ErrorRecord, RunParams
 from cmo_agent.core.state import RunState, new_run_state
 from cmo_agent.core.state_migrations import check_known as check_state_version
 from cmo_agent.core.state_migrations import completion, lacks_completion
@@ -310,6 +310,17 @@ def _ended(
     return RunOutcome(job_id, status, values, error=error, interrupt=interrupt, reason=reason)
 
 
+def _new_job(settings: Settings, goal: str, params: dict[str, Any] | None, job_id: str | None) -> tuple[str, RunParams]:
+    """A new job's id and checked options; ConfigError for a bad goal, id, option, pitch or SMTP setup."""
+    check_goal(goal)
+    job_id = validate_job_id(new_job_id(goal) if job_id is None else job_id)
+    options = validate_params({key: value for key, value in (params or {}).items() if value is not None})
+    check_pitch(settings)
+    if options.get("deliver") == "smtp":
+        check_smtp_ready(settings)
+    return job_id, options
+
+
 def start_campaign(
     settings: Settings,
     goal: str,
@@ -319,12 +330,7 @@ def start_campaign(
     on_start: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     """Create a job and run its graph until it ends, pauses or waits for approval."""
-    check_goal(goal)
-    job_id = validate_job_id(new_job_id(goal) if job_id is None else job_id)
-    options = validate_params({key: value for key, value in (params or {}).items() if value is not None})
-    check_pitch(settings)
-    if options.get("deliver") == "smtp":
-        check_smtp_ready(settings)
+    job_id, options = _new_job(settings, goal, params, job_id)
     with open_campaigns(settings) as (graph, jobs), _job_lock(settings, jobs, job_id):
         if jobs.exists(job_id):
             raise ConfigError(f"job {job_id!r} already exists; use `cmo-agent resume {job_id}`")
@@ -341,12 +347,7 @@ def enqueue_campaign(
     """Create a job and put it on the work queue (PostgreSQL) for a `cmo-agent worker`: status `queued`."""
     from cmo_agent.work_queue import defer_job, opened_queue, queue_url
 
-    check_goal(goal)
-    job_id = validate_job_id(new_job_id(goal) if job_id is None else job_id)
-    options = validate_params({key: value for key, value in (params or {}).items() if value is not None})
-    check_pitch(settings)
-    if options.get("deliver") == "smtp":
-        check_smtp_ready(settings)
+    job_id, options = _new_job(settings, goal, params, job_id)
     queue_url(settings)
     with open_campaigns(settings) as (_, jobs):
         with _job_lock(settings, jobs, job_id):
