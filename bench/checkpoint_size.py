@@ -9,6 +9,7 @@ of `--database`, which should be empty), and prints the figures.
     .venv/bin/python bench/checkpoint_size.py [--repos 40] [--people 1000] [--batch 20]
     .venv/bin/python bench/checkpoint_size.py --leads 10000 [--follow-ups 1] [--prune]
                                               [--database postgresql://postgres@127.0.0.1:5432/DB]
+                                              [--keep DIR]
 
 `--leads N` sizes the world for about N leads (N / 70 repositories, 1.1 N people) and takes every
 repository that is not archived (`--query archived:false`), as the issue-13 figures do.
@@ -126,7 +127,7 @@ def storage(settings: Settings, job_id: str) -> tuple[int, dict[str, Any]]:
     return sum(figures["tables"].values()), figures
 
 
-IMPORTS = "import cmo_agent.cli, cmo_agent.runner, cmo_agent.reporting, cmo_agent.stages.follow_up"
+IMPORTS = "import cmo_agent.cli, cmo_agent.runner, cmo_agent.reporting"
 """What `status` imports before it reads anything: the floor of every command that reads a state."""
 
 
@@ -193,7 +194,12 @@ def show(title: str, settings: Settings, job_id: str, runs: int) -> tuple[str, i
 
 
 @contextmanager
-def data_dir() -> Iterator[Path]:
+def data_dir(keep: str | None) -> Iterator[Path]:
+    """A temporary data directory, or `keep` (created, left in place) to look at the job afterwards."""
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        yield Path(keep)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         yield Path(tmp)
 
@@ -208,6 +214,7 @@ def main() -> None:
     parser.add_argument("--database", help="a postgresql:// URL of an empty database (default: SQLite)")
     parser.add_argument("--runs", type=int, default=3, help="times each command is timed")
     parser.add_argument("--prune", action="store_true", help="then `cmo-agent prune` and measure again")
+    parser.add_argument("--keep", metavar="DIR", help="use and keep this data directory (default: a temporary one)")
     args = parser.parse_args()
 
     params: dict[str, Any] = {"min_score": 0}
@@ -218,7 +225,7 @@ def main() -> None:
     if args.follow_ups:
         params |= {"follow_ups": args.follow_ups, "follow_up_after": "2s"}
     snapshot = shift_dates(build_snapshot(repos=args.repos, people=args.people), datetime.now(UTC))
-    with data_dir() as tmp, GitHubStandIn(snapshot) as github:
+    with data_dir(args.keep) as tmp, GitHubStandIn(snapshot) as github:
         # Storage is measured here, not requests: budgets that never run out, profiles by GraphQL.
         github.limits = dict.fromkeys(("core", "search", "graphql"), (10**9, 3600.0))
         settings = Settings(

@@ -382,10 +382,12 @@ def status(
             table.add_row(job.job_id, job.shown_status, _short_time(job.updated_at), one_line(job.goal))
         _console().print(table)
         return
-    from cmo_agent.stages.follow_up import due_at
-
     job, values = current_state(settings, job_id)
-    due = due_at(values) if job.status == "waiting" else None
+    due = None
+    if job.status == "waiting":
+        from cmo_agent.stages.follow_up import due_at
+
+        due = due_at(values)
     info = job.as_dict() | {
         "due_at": None if due is None else _iso(due),
         "funnel": funnel(values),

@@ -9,6 +9,7 @@ with a context and a job record of its own (`studio.runs`).
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -23,16 +24,6 @@ from cmo_agent.core.errors import STAGE_ITEM, error_record, known_error, resolut
 from cmo_agent.core.state import RunState, add_counters
 from cmo_agent.core.state_migrations import stamp
 from cmo_agent.core.usage import collecting
-from cmo_agent.stages.approve import approve
-from cmo_agent.stages.candidates import extract_candidates, pending_repos
-from cmo_agent.stages.deliver import deliver, pending_deliveries
-from cmo_agent.stages.discover import discover
-from cmo_agent.stages.enrich import enrich, pending_candidates
-from cmo_agent.stages.follow_up import follow_up, sequence_unfinished
-from cmo_agent.stages.hygiene import hygiene
-from cmo_agent.stages.personalize import pending_drafts, personalize
-from cmo_agent.stages.report import report
-from cmo_agent.stages.score import score
 from cmo_agent.studio.runs import drives_itself, managed_context, recorded
 
 Pending = Callable[[RunState], list[str]]
@@ -44,18 +35,33 @@ class Node(Protocol):
     def __call__(self, state: RunState, runtime: Runtime[CampaignContext]) -> RunState: ...
 
 
+def _staged(module: str, name: str) -> Any:
+    """`cmo_agent.stages.<module>.<name>`, imported on its first call: a command that only reads a state
+    (`status`, `export`, `history`) compiles the graph without loading what the stages use (PyGithub,
+    Jinja, dnspython, email-validator), which is a third of its start-up."""
+    found: list[Callable[..., Any]] = []
+
+    def call(*args: Any) -> Any:
+        if not found:
+            found.append(getattr(importlib.import_module(f"cmo_agent.stages.{module}"), name))
+        return found[0](*args)
+
+    call.__name__ = name
+    return call
+
+
 # (stage, node, what it still has to do when it loops on itself, or None) in pipeline order.
 PIPELINE: tuple[tuple[str, Node, Pending | None], ...] = (
-    ("discover", discover, None),
-    ("extract_candidates", extract_candidates, pending_repos),
-    ("enrich", enrich, pending_candidates),
-    ("hygiene", hygiene, None),
-    ("score", score, None),
-    ("personalize", personalize, pending_drafts),
-    ("approve", approve, None),
-    ("deliver", deliver, pending_deliveries),
-    ("follow_up", follow_up, sequence_unfinished),
-    ("report", report, None),
+    ("discover", _staged("discover", "discover"), None),
+    ("extract_candidates", _staged("candidates", "extract_candidates"), _staged("candidates", "pending_repos")),
+    ("enrich", _staged("enrich", "enrich"), _staged("enrich", "pending_candidates")),
+    ("hygiene", _staged("hygiene", "hygiene"), None),
+    ("score", _staged("score", "score"), None),
+    ("personalize", _staged("personalize", "personalize"), _staged("personalize", "pending_drafts")),
+    ("approve", _staged("approve", "approve"), None),
+    ("deliver", _staged("deliver", "deliver"), _staged("deliver", "pending_deliveries")),
+    ("follow_up", _staged("follow_up", "follow_up"), _staged("follow_up", "sequence_unfinished")),
+    ("report", _staged("report", "report"), None),
 )
 STAGES = tuple(stage for stage, _, _ in PIPELINE)
 
