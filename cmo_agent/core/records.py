@@ -103,6 +103,25 @@ class Profile(TypedDict, total=False):
     api_url: str
     created_at: str | None
     updated_at: str | None
+    id: int | None
+    """GitHub's numeric account id (REST `id`, GraphQL `databaseId`): it survives a change of login or
+    address, so suppression by identity and "one person, one lead" key on it."""
+    node_id: str | None
+    """The account's GraphQL node id (REST `node_id`, GraphQL `id`), for `history(author: {id:})`."""
+
+
+class UtcOffset(TypedDict, total=False):
+    """A lead's likely UTC offset: the most frequent one among their recent commits' author dates
+    (GraphQL `GitTimestamp` keeps the author's offset; REST dates are UTC and say nothing)."""
+
+    minutes: int
+    """East of UTC, e.g. 330 for +05:30, -300 for -05:00."""
+    seen: int
+    """How many of the commits looked at carry this offset."""
+    of: int
+    """How many commits were looked at."""
+    evidence: list[str]
+    """Up to five of those commits: `<repo>@<sha> <author date as given>`."""
 
 
 class Provenance(TypedDict, total=False):
@@ -166,6 +185,11 @@ class Lead(TypedDict, total=False):
     """The reply's own first words, the bounce's status, or what marked an auto-reply."""
     soft_bounce: str
     """The last delivery delay reported (status and when): it suppresses nothing."""
+    utc_offset: UtcOffset
+    """The person's likely time zone, from commit timestamps (enrich); send windows apply in it."""
+    aliases: list[str]
+    """Other logins found to be this same person (same account id or same address), merged into this
+    lead by hygiene; each of them is a lead with `hygiene.reason` `same_person_as:<login>`."""
 
 
 class Draft(TypedDict, total=False):
@@ -256,3 +280,8 @@ class RunParams(TypedDict, total=False):
     """The email template's version (`intro_v2`: prompts/email/intro_v2.subject.j2 and .body.j2)."""
     prompt: str
     """The model prompt's version (`personalize_v1`: prompts/email/personalize_v1.md)."""
+    max_per_org: int
+    """At most this many people per repository owner (organization) in the campaign (unset: no cap)."""
+    recontact_days: int
+    """Skip a person any job sent to over SMTP in this many days (`CMO_RECONTACT_DAYS`, default 90);
+    0 lets the run write to them again (the operator's override)."""
