@@ -7,15 +7,15 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
 from cmo_agent.cli import app
 from cmo_agent.core.checkpointer import thread_id_for
 from cmo_agent.graph import STAGES
+from tests.cli_calls import cli, cli_json
 
 pytestmark = pytest.mark.e2e
 
@@ -38,20 +38,10 @@ def database(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest
     return f"sqlite:///{tmp_path / 'data' / 'cmo_agent.db'}"
 
 
-def _cli(*args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
-    assert result.exit_code == code, (args, result.stdout, result.stderr)
-    return result
-
-
-def _json(*args: str) -> Any:
-    return json.loads(_cli(*args).stdout)
-
-
 def _finished_with_a_follow_up() -> None:
     """The demo campaign with one follow-up a second later; `prune` is refused while it waits."""
-    _cli("run", GOAL, "--demo", "--job-id", JOB, "--follow-ups", "1", "--follow-up-after", "1s", code=3)
-    refused = _cli("prune", JOB, code=2)
+    cli("run", GOAL, "--demo", "--job-id", JOB, "--follow-ups", "1", "--follow-up-after", "1s", code=3)
+    refused = cli("prune", JOB, code=2)
     assert refused.stderr == f"error: job {JOB!r} is waiting: only a done job can be pruned\n"
     for _ in range(40):
         time.sleep(0.25)
@@ -74,14 +64,14 @@ def _rows_of_thread(url: str) -> dict[str, int]:
 
 def test_prune_a_finished_campaign_keeps_export_report_status_and_history(database: str) -> None:
     _finished_with_a_follow_up()
-    exported = _cli("export", JOB, "--out", "-").stdout
-    report = _cli("report", JOB, "--json").stdout
-    status = _json("status", JOB, "--json")
-    history = _json("history", JOB, "--json")
+    exported = cli("export", JOB, "--out", "-").stdout
+    report = cli("report", JOB, "--json").stdout
+    status = cli_json("status", JOB, "--json")
+    history = cli_json("history", JOB, "--json")
     assert set(STAGES) <= {row["node"] for row in history} and len(history) > 30
     assert json.loads(exported)["follow_ups"], "the follow-up step wrote its drafts"
 
-    pruned = _json("prune", JOB, "--json")
+    pruned = cli_json("prune", JOB, "--json")
 
     assert pruned["pruned"] is True and pruned["checkpoints"] == {"before": len(history), "after": 1}
     assert pruned["freed_bytes"] > 0 and pruned["rows"]["after"] < pruned["rows"]["before"]
@@ -92,18 +82,18 @@ def test_prune_a_finished_campaign_keeps_export_report_status_and_history(databa
     else:  # one checkpoint, its blobs, no writes
         rows = _rows_of_thread(database)
         assert rows["checkpoints"] == 1 and rows["checkpoint_writes"] == 0 and rows["checkpoint_blobs"] > 0
-    assert _cli("export", JOB, "--out", "-").stdout == exported
-    assert _cli("report", JOB, "--json").stdout == report
-    assert _json("status", JOB, "--json") == status
-    after = _json("history", JOB, "--json")
+    assert cli("export", JOB, "--out", "-").stdout == exported
+    assert cli("report", JOB, "--json").stdout == report
+    assert cli_json("status", JOB, "--json") == status
+    after = cli_json("history", JOB, "--json")
     assert [row.get("pruned", False) for row in after] == [False] + [True] * (len(history) - 1)
     assert [{key: value for key, value in row.items() if key != "pruned"} for row in after] == history
-    assert _json("history", JOB, "--json", "--node", "enrich") == [row for row in after if row["node"] == "enrich"]
+    assert cli_json("history", JOB, "--json", "--node", "enrich") == [row for row in after if row["node"] == "enrich"]
     kept = after[0]["checkpoint_id"]
-    assert _cli("export", JOB, "--checkpoint", kept, "--out", "-").stdout == exported
-    assert _json("resume", JOB, "--json")["status"] == "done"
+    assert cli("export", JOB, "--checkpoint", kept, "--out", "-").stdout == exported
+    assert cli_json("resume", JOB, "--json")["status"] == "done"
 
-    again = _json("prune", JOB, "--json")
+    again = cli_json("prune", JOB, "--json")
     assert again["pruned"] is False and again["freed_bytes"] == 0
     assert again["bytes"] == {"before": pruned["bytes"]["after"], "after": pruned["bytes"]["after"]}
-    assert _cli("export", JOB, "--out", "-").stdout == exported
+    assert cli("export", JOB, "--out", "-").stdout == exported

@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from cmo_agent.cli import app
 from cmo_agent.demo.github_server import GitHubStandIn
+from tests.cli_calls import cli, cli_json
 
 pytestmark = pytest.mark.e2e
 
@@ -39,16 +38,6 @@ class Campaign:
     outbox: dict[str, bytes]
 
 
-def _cli(*args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
-    assert result.exit_code == code, (args, result.stdout, result.stderr)
-    return result
-
-
-def _json(*args: str) -> Any:
-    return json.loads(_cli(*args).stdout)
-
-
 def _outbox(data: Path, job_id: str) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in (data / "outbox" / job_id).glob("*.eml")}
 
@@ -60,7 +49,7 @@ def _drafts(state: dict[str, Any]) -> dict[str, tuple[str, str]]:
 
 def _newest(node: str) -> dict[str, Any]:
     """The original's newest checkpoint written by `node`, as `history --node` lists it."""
-    rows: list[dict[str, Any]] = _json("history", ORIGINAL, "--node", node, "--json")
+    rows: list[dict[str, Any]] = cli_json("history", ORIGINAL, "--node", node, "--json")
     assert rows and {row["node"] for row in rows} == {node}, rows
     assert rows[0]["step"] == max(row["step"] for row in rows), "history lists the newest first"
     return rows[0]
@@ -81,23 +70,23 @@ def original(tmp_path_factory: pytest.TempPathFactory, demo_snapshot: dict[str, 
         patch.setenv("CMO_MX_CHECK", "false")
         patch.setenv("LANGSMITH_TRACING", "false")
         patch.chdir(home)  # no stray .env is read
-        summary = _json("run", GOAL, "--job-id", ORIGINAL, "--max-repos", "1", "--json")
+        summary = cli_json("run", GOAL, "--job-id", ORIGINAL, "--max-repos", "1", "--json")
         assert summary["status"] == "done", summary
         yield Campaign(
             data=home / "data",
             github=github,
             requests=github.count(),
-            history=_json("history", ORIGINAL, "--json"),
-            state=_json("export", ORIGINAL, "--out", "-"),
+            history=cli_json("history", ORIGINAL, "--json"),
+            state=cli_json("export", ORIGINAL, "--out", "-"),
             outbox=_outbox(home / "data", ORIGINAL),
         )
 
 
 def _assert_original_untouched(original: Campaign) -> None:
-    assert _json("history", ORIGINAL, "--json") == original.history, "the original's checkpoints changed"
-    assert _json("export", ORIGINAL, "--out", "-") == original.state
+    assert cli_json("history", ORIGINAL, "--json") == original.history, "the original's checkpoints changed"
+    assert cli_json("export", ORIGINAL, "--out", "-") == original.state
     assert _outbox(original.data, ORIGINAL) == original.outbox
-    assert _json("status", ORIGINAL, "--json")["status"] == "done"
+    assert cli_json("status", ORIGINAL, "--json")["status"] == "done"
 
 
 def test_a_fork_at_the_last_enrich_checkpoint_asks_github_nothing_and_drafts_the_same(original: Campaign) -> None:
@@ -105,14 +94,14 @@ def test_a_fork_at_the_last_enrich_checkpoint_asks_github_nothing_and_drafts_the
     enrich = _newest("enrich")
     before = original.github.count()
 
-    summary = _json("replay", ORIGINAL, enrich["checkpoint_id"], "--job-id", "fork-1", "--json")
+    summary = cli_json("replay", ORIGINAL, enrich["checkpoint_id"], "--job-id", "fork-1", "--json")
 
     assert original.github.count() == before, "stages done before the checkpoint ask GitHub nothing"
     assert (summary["job_id"], summary["status"]) == ("fork-1", "done")
-    assert _json("status", "fork-1", "--json")["status"] == "done"
-    fork = _json("export", "fork-1", "--out", "-")
+    assert cli_json("status", "fork-1", "--json")["status"] == "done"
+    fork = cli_json("export", "fork-1", "--out", "-")
     assert fork["job_id"] == "fork-1" and fork["completed_at"]
-    at_checkpoint = _json("export", ORIGINAL, "--checkpoint", enrich["checkpoint_id"], "--out", "-")
+    at_checkpoint = cli_json("export", ORIGINAL, "--checkpoint", enrich["checkpoint_id"], "--out", "-")
     assert fork["forked_from"] == {
         "job_id": ORIGINAL,
         "checkpoint_id": enrich["checkpoint_id"],
@@ -127,7 +116,7 @@ def test_a_fork_at_the_last_enrich_checkpoint_asks_github_nothing_and_drafts_the
     assert sorted(fork_outbox) == sorted(original.outbox) and len(fork_outbox) == len(fork["to_send"])
 
     # The fork's own history starts at the checkpoint's state and runs only the stages after it.
-    forked = _json("history", "fork-1", "--json")
+    forked = cli_json("history", "fork-1", "--json")
     assert forked[-1]["counts"] == enrich["counts"]
     assert not {"discover", "extract_candidates", "enrich"} & {row["node"] for row in forked}
     assert forked[0]["node"] == "report"
@@ -138,13 +127,13 @@ def test_a_fork_with_a_higher_min_score_drafts_for_fewer_leads_without_asking_gi
     enrich = _newest("enrich")
     before = original.github.count()
 
-    summary = _json(
+    summary = cli_json(
         "replay", ORIGINAL, enrich["checkpoint_id"], "--job-id", "fork-strict", "--min-score", "90", "--json"
     )
 
     assert original.github.count() == before
     assert summary["status"] == "done"
-    fork = _json("export", "fork-strict", "--out", "-")
+    fork = cli_json("export", "fork-strict", "--out", "-")
     assert fork["params"]["min_score"] == 90
     qualified = {login for login, lead in fork["leads"].items() if lead.get("qualified")}
     was_qualified = {login for login, lead in original.state["leads"].items() if lead.get("qualified")}
@@ -159,7 +148,7 @@ def test_a_fork_with_a_higher_min_score_drafts_for_fewer_leads_without_asking_gi
 
 def test_bad_replays_are_refused_in_one_line_and_start_nothing(original: Campaign) -> None:
     enrich = _newest("enrich")["checkpoint_id"]
-    jobs = {job["job_id"] for job in _json("status", "--json")}
+    jobs = {job["job_id"] for job in cli_json("status", "--json")}
     before = original.github.count()
     cases = {
         ("replay", ORIGINAL, enrich, "--job-id", "bad-template", "--template", "intro_v9"): (
@@ -175,30 +164,30 @@ def test_bad_replays_are_refused_in_one_line_and_start_nothing(original: Campaig
         ),
     }
     for args, says in cases.items():
-        refused = _cli(*args, code=2)
+        refused = cli(*args, code=2)
         assert refused.stderr.startswith(says) and refused.stderr.count("\n") == 1, (args, refused.stderr)
         assert refused.stdout == "", args
-    assert {job["job_id"] for job in _json("status", "--json")} == jobs, "a refused replay created a job"
+    assert {job["job_id"] for job in cli_json("status", "--json")} == jobs, "a refused replay created a job"
     assert original.github.count() == before
     _assert_original_untouched(original)
 
 
 def test_export_at_a_checkpoint_is_the_state_history_counted_there(original: Campaign) -> None:
     enrich = _newest("enrich")
-    at_enrich = _json("export", ORIGINAL, "--checkpoint", enrich["checkpoint_id"], "--out", "-")
+    at_enrich = cli_json("export", ORIGINAL, "--checkpoint", enrich["checkpoint_id"], "--out", "-")
     assert at_enrich["leads"] and len(at_enrich.get("to_send") or {}) < len(original.state["to_send"])
     assert not at_enrich.get("completed_at")
     for row in original.history:
-        state = _json("export", ORIGINAL, "--checkpoint", row["checkpoint_id"], "--out", "-")
+        state = cli_json("export", ORIGINAL, "--checkpoint", row["checkpoint_id"], "--out", "-")
         counted = {key: len(state.get(key) or ()) for key in COUNTED}
         assert counted == {key: row["counts"][key] for key in COUNTED}, (row["step"], row["node"])
 
-    written = Path(_cli("export", ORIGINAL, "--checkpoint", enrich["checkpoint_id"]).stdout.strip())
+    written = Path(cli("export", ORIGINAL, "--checkpoint", enrich["checkpoint_id"]).stdout.strip())
     assert written == original.data / f"runstate_{ORIGINAL}@{enrich['checkpoint_id']}.json"
     assert json.loads(written.read_text()) == at_enrich
 
     for out in ((), ("--out", "-")):
-        refused = _cli("export", ORIGINAL, "--checkpoint", "nope", *out, code=2)
+        refused = cli("export", ORIGINAL, "--checkpoint", "nope", *out, code=2)
         assert refused.stderr == NO_CHECKPOINT
         assert refused.stdout == ""
     _assert_original_untouched(original)
@@ -209,14 +198,14 @@ def test_a_fork_at_the_input_checkpoint_runs_like_a_new_job(original: Campaign) 
     assert first["node"] == "(input)" and not any(first["counts"].values())
     before = original.github.count()
 
-    summary = _json("replay", ORIGINAL, first["checkpoint_id"], "--job-id", "fork-0", "--json")
+    summary = cli_json("replay", ORIGINAL, first["checkpoint_id"], "--job-id", "fork-0", "--json")
 
     assert summary["status"] == "done"
     asked = original.github.count() - before
     assert asked == original.requests, "nothing was checkpointed: every lookup is made again"
-    fork = _json("export", "fork-0", "--out", "-")
+    fork = cli_json("export", "fork-0", "--out", "-")
     assert fork["counters"]["github_api_calls"] == asked
     assert _drafts(fork) == _drafts(original.state)
     assert sorted(_outbox(original.data, "fork-0")) == sorted(original.outbox)
-    assert {row["node"] for row in _json("history", "fork-0", "--json")} >= {"discover", "enrich", "report"}
+    assert {row["node"] for row in cli_json("history", "fork-0", "--json")} >= {"discover", "enrich", "report"}
     _assert_original_untouched(original)

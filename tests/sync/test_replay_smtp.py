@@ -4,17 +4,15 @@ gets their one message. Loopback GitHub and SMTP (no IMAP); the CLI runs in-proc
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from cmo_agent.cli import app
 from cmo_agent.core.ledger import open_ledger
 from cmo_agent.demo.github_server import GitHubStandIn
+from tests.cli_calls import cli, cli_json
 from tests.loopback.smtp_server import SmtpStandIn, delivery_env
 from tests.sync.conftest import settings_for
 
@@ -47,16 +45,6 @@ def env(
     return values
 
 
-def _cli(*args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
-    assert result.exit_code == code, (args, result.stdout, result.stderr)
-    return result
-
-
-def _json(*args: str) -> Any:
-    return json.loads(_cli(*args).stdout)
-
-
 def _ledger(env: dict[str, str], job_id: str) -> dict[str, str]:
     """The ledger's state of each of `job_id`'s first messages, by login."""
     with open_ledger(settings_for(env)) as ledger:
@@ -68,16 +56,16 @@ def _received(smtp: SmtpStandIn) -> Counter[str]:
 
 
 def _newest(node: str) -> str:
-    rows: list[dict[str, Any]] = _json("history", ORIGINAL, "--node", node, "--json")
+    rows: list[dict[str, Any]] = cli_json("history", ORIGINAL, "--node", node, "--json")
     assert rows, f"{ORIGINAL} has no {node} checkpoint"
     return str(rows[0]["checkpoint_id"])
 
 
 def _mailed_original(env: dict[str, str], smtp: SmtpStandIn) -> dict[str, Any]:
     """Run the original job over SMTP without the gate, to the end; its final state."""
-    summary = _json("run", GOAL, "--job-id", ORIGINAL, *SMALL, "--deliver", "smtp", "--yes", "--json")
+    summary = cli_json("run", GOAL, "--job-id", ORIGINAL, *SMALL, "--deliver", "smtp", "--yes", "--json")
     assert summary["status"] == "done", summary
-    state: dict[str, Any] = _json("export", ORIGINAL, "--out", "-")
+    state: dict[str, Any] = cli_json("export", ORIGINAL, "--out", "-")
     assert state["to_send"] and smtp.count() == len(state["to_send"])
     assert _ledger(env, ORIGINAL) == dict.fromkeys(state["to_send"], "sent")
     return state
@@ -89,15 +77,15 @@ def test_a_fork_before_delivery_mails_nobody_the_original_mailed(env: dict[str, 
 
     for node in ("personalize", "approve"):
         checkpoint = _newest(node)
-        at = _json("export", ORIGINAL, "--checkpoint", checkpoint, "--out", "-")
+        at = cli_json("export", ORIGINAL, "--checkpoint", checkpoint, "--out", "-")
         assert {draft["status"] for draft in at["to_send"].values()} == {"drafted"}, "a checkpoint before delivery"
         fork_id = f"fork-{node}"
 
-        summary = _json("replay", ORIGINAL, checkpoint, "--job-id", fork_id, "--deliver", "smtp", "--yes", "--json")
+        summary = cli_json("replay", ORIGINAL, checkpoint, "--job-id", fork_id, "--deliver", "smtp", "--yes", "--json")
 
         assert summary["status"] == "done", summary
         assert smtp.count() == sent, f"the fork at {node} mailed someone the original had mailed"
-        fork = _json("export", fork_id, "--out", "-")
+        fork = cli_json("export", fork_id, "--out", "-")
         assert fork["forked_from"]["job_id"] == ORIGINAL and fork["forked_from"]["checkpoint_id"] == checkpoint
         assert set(fork["to_send"]) == set(original["to_send"])
         for login, draft in fork["to_send"].items():
@@ -110,22 +98,22 @@ def test_a_fork_before_delivery_mails_nobody_the_original_mailed(env: dict[str, 
 
 @pytest.mark.parametrize("env", ["sqlite"], indirect=True)
 def test_a_fork_mails_whom_no_job_mailed_and_nobody_else(env: dict[str, str], smtp: SmtpStandIn) -> None:
-    gated = _cli("run", GOAL, "--job-id", ORIGINAL, *SMALL, "--deliver", "smtp", code=3)
+    gated = cli("run", GOAL, "--job-id", ORIGINAL, *SMALL, "--deliver", "smtp", code=3)
     assert "waiting for approval" in gated.stdout
-    drafts = _json("export", ORIGINAL, "--out", "-")["to_send"]
+    drafts = cli_json("export", ORIGINAL, "--out", "-")["to_send"]
     rejected = sorted(drafts)[0]
     address = drafts[rejected]["to"].lower()
-    _cli("approve", ORIGINAL, "--reject", rejected)
+    cli("approve", ORIGINAL, "--reject", rejected)
     assert smtp.count() == len(drafts) - 1 and address not in _received(smtp)
 
-    summary = _json(
+    summary = cli_json(
         "replay", ORIGINAL, _newest("personalize"), "--job-id", "fork", "--deliver", "smtp", "--yes", "--json"
     )
 
     assert summary["status"] == "done", summary
     assert smtp.count() == len(drafts) and smtp.messages[-1].rcpt_tos == [drafts[rejected]["to"]]
     assert all(n == 1 for n in _received(smtp).values()), "nobody got two messages"
-    fork = _json("export", "fork", "--out", "-")["to_send"]
+    fork = cli_json("export", "fork", "--out", "-")["to_send"]
     assert fork[rejected]["status"] == "sent"
     assert {login: draft["status"] for login, draft in fork.items() if login != rejected} == dict.fromkeys(
         set(drafts) - {rejected}, "suppressed"
@@ -139,11 +127,11 @@ def test_a_fork_at_the_input_checkpoint_mails_nobody_the_original_mailed(
 ) -> None:
     original = _mailed_original(env, smtp)
     sent = smtp.count()
-    history: list[dict[str, Any]] = _json("history", ORIGINAL, "--json")
+    history: list[dict[str, Any]] = cli_json("history", ORIGINAL, "--json")
     first = min(history, key=lambda row: row["step"])
     assert first["node"] == "(input)"
 
-    summary = _json(
+    summary = cli_json(
         "replay", ORIGINAL, first["checkpoint_id"], "--job-id", "fork-0", "--deliver", "smtp", "--yes", "--json"
     )
 
@@ -151,7 +139,7 @@ def test_a_fork_at_the_input_checkpoint_mails_nobody_the_original_mailed(
     assert smtp.count() == sent, (
         f"a fork at the input checkpoint mailed {smtp.count() - sent} people job {ORIGINAL} had already mailed"
     )
-    fork = _json("export", "fork-0", "--out", "-")
+    fork = cli_json("export", "fork-0", "--out", "-")
     assert fork["forked_from"]["job_id"] == ORIGINAL
     assert {draft["status"] for draft in fork["to_send"].values()} == {"suppressed"}
     assert set(fork["to_send"]) == set(original["to_send"])
