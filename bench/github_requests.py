@@ -1,9 +1,11 @@
 """GitHub requests per drafted lead, wall time and peak pace, against the stand-in with latency.
 
-Runs two campaigns over the same repositories (email sources profile,commit, with a token so
-profiles come through GraphQL) and prints what GitHub would have seen.
+Runs two campaigns over the same repositories (with a token, so profiles and commit histories come
+through GraphQL) and prints what GitHub would have seen, and the share of the reachable addresses
+(a usable address on a profile or, with "commit", on a commit of the person) drafted.
 
-    .venv/bin/python bench/github_requests.py [--repos 12] [--people 300] [--latency 0.1]
+    .venv/bin/python -m bench.github_requests [--repos 12] [--people 300] [--latency 0.1]
+        [--long-tail] [--email-sources profile,commit]
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from cmo_agent.runner import start_campaign
 from cmo_agent.stages.hygiene import check_address
 
 
-def reachable(snapshot: dict[str, Any], repos: list[str]) -> set[str]:
-    """Distinct usable addresses the stand-in exposes for the humans of `repos` (profile or commit)."""
+def reachable(snapshot: dict[str, Any], repos: list[str], sources: list[str]) -> set[str]:
+    """Distinct usable addresses the stand-in exposes for the humans of `repos` (profile or commit,
+    as `sources` allow; every human qualifies at the bench's min_score 0)."""
     chosen = [r for r in snapshot["repos"] if r["full_name"] in repos]
     people = {c["login"] for r in chosen for c in r["contributors"]}
     users = snapshot["users"]
@@ -35,9 +38,9 @@ def reachable(snapshot: dict[str, Any], repos: list[str]) -> set[str]:
         user = users.get(login)
         if user is None or is_bot(login, user["type"]):
             continue
-        candidates = [user.get("email")] + [
-            c["author_email"] for r in chosen for c in r["commits"] if c["author_login"] == login
-        ]
+        candidates = [user.get("email")] if "profile" in sources else []
+        if "commit" in sources:
+            candidates += [c["author_email"] for r in chosen for c in r["commits"] if c["author_login"] == login]
         for address in candidates:
             if address and not is_noreply(address) and (normalized := check_address(address)[0]):
                 found.add(normalized.lower())
@@ -64,16 +67,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repos", type=int, default=12)
     parser.add_argument("--people", type=int, default=300)
-    parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--latency", type=float, default=0.1, help="seconds the stand-in takes per answer")
+    parser.add_argument("--long-tail", action="store_true", help="the world's long-tail commit history")
+    parser.add_argument("--email-sources", default="profile,commit", help="the run's email_sources")
     args = parser.parse_args()
+    sources = [s.strip() for s in args.email_sources.split(",") if s.strip()]
 
     # The generator always plants an archived repository and a fork, which search results skip.
-    snapshot = shift_dates(build_snapshot(repos=args.repos + 2, people=args.people), datetime.now(UTC))
+    world = build_snapshot(repos=args.repos + 2, people=args.people, long_tail=args.long_tail)
+    snapshot = shift_dates(world, datetime.now(UTC))
     params = {
         "query": "archived:false fork:false",
         "max_repos": args.repos,
         "min_score": 0,
-        "email_sources": ["profile", "commit"],
+        "email_sources": sources,
     }
     with tempfile.TemporaryDirectory() as tmp, GitHubStandIn(snapshot, latency=args.latency) as github:
         # The generated addresses are made up: no MX lookups (they would leave loopback, too).
@@ -96,9 +103,10 @@ def main() -> None:
     first, requests, github_seconds, peaks = runs[0]
     drafted = len(first.state["to_send"])
     drafted_addresses = {d["to"].lower() for d in first.state["to_send"].values()}
-    exposed = reachable(snapshot, list(first.state["repos"]))
+    exposed = reachable(snapshot, list(first.state["repos"]), sources)
     print(
-        f"latency {args.latency * 1000:.0f} ms, {len(first.state['repos'])} repositories, "
+        f"latency {args.latency * 1000:.0f} ms, {'long-tail' if args.long_tail else 'default'} shape, "
+        f"email sources {','.join(sources)}, {len(first.state['repos'])} repositories, "
         f"{len(first.state['candidates'])} candidates"
     )
     print(
@@ -109,6 +117,11 @@ def main() -> None:
         f"reachable addresses drafted: {len(drafted_addresses & exposed)} of {len(exposed)} "
         f"({len(drafted_addresses & exposed) / len(exposed):.1%})"
     )
+    leads = first.state["leads"].values()
+    vias = Counter(lead["provenance"].get("via", "profile") for lead in leads if lead.get("email"))
+    print("addresses by way found: " + ", ".join(f"{k} {v}" for k, v in sorted(vias.items())))
+    points = first.state["counters"].get("github_graphql_points", 0)
+    print(f"leads with a UTC offset: {sum(1 for lead in leads if 'utc_offset' in lead)}; GraphQL points: {points}")
     print(f"GitHub stages (discover..enrich) wall time: {github_seconds:.1f} s")
     print("peak requests per minute per endpoint: " + ", ".join(f"{k} {v}" for k, v in sorted(peaks.items())))
     print(f"second run over the same repositories: {runs[1][1]} requests ({runs[1][1] / requests:.0%} of the first)")

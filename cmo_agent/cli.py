@@ -158,6 +158,12 @@ def _parse_sources(value: str) -> list[str]:
     return sources
 
 
+MaxPerOrgOpt = Annotated[
+    int | None,
+    typer.Option(min=1, max=1_000_000, help="At most N people per repository owner (the best by score)."),
+]
+
+
 @app.command()
 def run(
     goal: Annotated[str, typer.Argument(help='What to find, e.g. "Find active ML engineers".')],
@@ -181,6 +187,15 @@ def run(
         int, typer.Option(min=0, max=5, help="Follow-ups threaded under the first email, to who has not replied.")
     ] = 0,
     follow_up_after: Annotated[str, typer.Option(help="Wait between steps: 3d, 12h, 90m or 20s (default 3d).")] = "3d",
+    max_per_org: MaxPerOrgOpt = None,
+    recontact_days: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=36_500,
+            help="Skip people another job emailed (SMTP) in N days; 0: off (default CMO_RECONTACT_DAYS).",
+        ),
+    ] = None,
     enqueue: Annotated[
         bool, typer.Option("--enqueue", help="Put the job on the PostgreSQL work queue for a worker, and exit.")
     ] = False,
@@ -218,6 +233,8 @@ def run(
         "demo": demo or None,
         "follow_ups": follow_ups or None,
         "follow_up_after": follow_up_after if follow_ups else None,
+        "max_per_org": max_per_org,
+        "recontact_days": recontact_days,
     }
 
     def announce(new_job_id: str) -> None:
@@ -597,6 +614,7 @@ def replay(
     follow_ups: Annotated[int | None, typer.Option(min=0, max=5, help="Follow-ups after the first email.")] = None,
     template: Annotated[str | None, typer.Option(help="Email template version (e.g. intro_v2).")] = None,
     prompt: Annotated[str | None, typer.Option(help="Model prompt version (e.g. personalize_v1).")] = None,
+    max_per_org: MaxPerOrgOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Fork the job at a checkpoint into a new job and run it on (the original stays as it was).
@@ -619,6 +637,7 @@ def replay(
         "follow_ups": follow_ups,
         "template": template,
         "prompt": prompt,
+        "max_per_org": max_per_org,
     }
 
     def announce(fork_id: str) -> None:
@@ -647,9 +666,14 @@ def studio(
     raise typer.Exit(serve(settings, port, on_ready=ready))
 
 
-suppress_app = typer.Typer(help="The global do-not-contact list (addresses, or @domain).", no_args_is_help=True)
+suppress_app = typer.Typer(
+    help="The global do-not-contact list (addresses, @domain, or github:LOGIN accounts).", no_args_is_help=True
+)
 app.add_typer(suppress_app, name="suppress")
-EntriesArg = Annotated[list[str], typer.Argument(help="Addresses, or @domain for everyone at a domain.")]
+EntriesArg = Annotated[
+    list[str],
+    typer.Argument(help="Addresses, @domain for everyone at a domain, github:LOGIN or github-id:N for an account."),
+]
 
 
 def _entries(values: list[str]) -> list[str]:

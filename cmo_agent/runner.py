@@ -11,7 +11,6 @@ import json
 import re
 import secrets
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from langgraph.runtime import RunControl
 from langgraph.types import Command, StateSnapshot
 
 from cmo_agent.context import CampaignContext
-from cmo_agent.core import checkpoint_prune
+from cmo_agent.core import checkpoint_prune, clock
 from cmo_agent.core.checkpoint_index import Listed, list_checkpoints
 from cmo_agent.core.checkpoint_prune import PRUNED_KEY, Footprint
 from cmo_agent.core.checkpointer import open_checkpointer, thread_config
@@ -227,7 +226,7 @@ def _execute(
         except GraphDrained:
             if context.failure is not None:  # a stage failed: recorded in the state, the run stopped there
                 return _ended(graph, jobs, settings, job.job_id, "failed", error=context.failure)
-            if context.waiting_until is not None:  # the next follow-up is not due: the job waits for it
+            if context.waiting_until is not None:  # a send window or the next follow-up: the job waits
                 return _waiting(graph, jobs, settings, job.job_id)
             reason = control.drain_reason
             return _ended(graph, jobs, settings, job.job_id, "paused", reason=reason)
@@ -244,7 +243,7 @@ def _execute(
 def _waiting(
     graph: CompiledStateGraph[Any, Any, Any, Any], jobs: JobStore, settings: Settings, job_id: str
 ) -> RunOutcome:
-    """Record that the job waits for its next follow-up step, and until when."""
+    """Record that the job waits for a send window or its next follow-up step, and until when."""
     from cmo_agent.stages.follow_up import waiting_note
 
     snapshot = graph.get_state(thread_config(job_id))
@@ -489,12 +488,16 @@ def _resume_snapshot(
     job_id = job.job_id
     if is_completed(snapshot):
         return _ended(graph, jobs, settings, job_id, "done", snapshot=snapshot)
-    if snapshot.next == ("follow_up",) and answer is None:
-        if _not_due(values_of(snapshot)):  # before the due time: say so, send nothing, write nothing
-            return _waiting(graph, jobs, settings, job_id)
-        if problem := _sync_before_step(settings, job_id, values_of(snapshot)):
-            reason = f"nothing sent: the mailbox must be read before a follow-up step, and {problem}"
-            return _ended(graph, jobs, settings, job_id, "paused", snapshot=snapshot, reason=reason)
+    waits = snapshot.next in (("deliver",), ("follow_up",)) and answer is None
+    if waits and _not_due(values_of(snapshot), snapshot.next[0], settings):  # say so, send nothing, write nothing
+        return _waiting(graph, jobs, settings, job_id)
+    if (
+        snapshot.next == ("follow_up",)
+        and answer is None
+        and (problem := _sync_before_step(settings, job_id, values_of(snapshot)))
+    ):
+        reason = f"nothing sent: the mailbox must be read before a follow-up step, and {problem}"
+        return _ended(graph, jobs, settings, job_id, "paused", snapshot=snapshot, reason=reason)
     graph_input: Any
     if snapshot.created_at is None:
         # Stopped before its first checkpoint: start again from what the job record says.
@@ -568,12 +571,21 @@ def replay_campaign(
             return _execute(graph, jobs, job, None, settings, on_progress)
 
 
-def _not_due(state: RunState) -> bool:
-    """Whether the job has nothing to do before its next follow-up step is due."""
+def _not_due(state: RunState, node: str, settings: Settings) -> bool:
+    """Whether the job, about to run `node`, has nothing to do before its send window opens (a wait
+    computed with the window and zone still configured) or, for `follow_up`, its next step is due."""
+    from cmo_agent.send_window import active_wait
     from cmo_agent.stages.follow_up import due_at, resends
 
+    now = clock.now()
+    wait = active_wait(state)
+    if wait is not None and wait.get("stage") == node:
+        same_rule = (wait.get("window"), wait.get("sender_tz")) == (settings.send_window, settings.sender_tz or "")
+        return same_rule and wait["due_at"] > now
+    if node != "follow_up":
+        return False
     due = due_at(state)
-    return due is not None and due > time.time() and not resends(state)
+    return due is not None and due > now and not resends(state)
 
 
 def _sync_before_step(settings: Settings, job_id: str, state: RunState) -> str | None:

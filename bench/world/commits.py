@@ -12,6 +12,7 @@ from bench.world.clock import day, iso
 from bench.world.person import Person
 from bench.world.repos import Repo
 from bench.world.tables import Bot, commit_tables
+from bench.world.zones import commit_offset
 
 
 class Commit(TypedDict):
@@ -19,7 +20,8 @@ class Commit(TypedDict):
     author_login: str | None  # None: the author address is linked to no account
     author_name: str
     author_email: str
-    date: str
+    date: str  # UTC, as REST gives it
+    tz: str  # the author's UTC offset at the time (e.g. "+05:30"), which GraphQL's GitTimestamp keeps
     message: str
 
 
@@ -121,6 +123,7 @@ def unlinked_commit(repo: Repo, sha: str, date: str, r: random.Random) -> Commit
         "author_name": name,
         "author_email": email,
         "date": date,
+        "tz": "+00:00",
         "message": r.choice(messages).format(
             module=r.choice(t.ml_modules), model=r.choice(t.ml_models), version=version(r)
         ),
@@ -138,6 +141,7 @@ def authored_commit(
             "author_name": login,
             "author_email": bots[login].commit_email,
             "date": date,
+            "tz": "+00:00",
             "message": bot_message(login, repo.spec.language, r),
         }
     person = people[login]
@@ -149,6 +153,7 @@ def authored_commit(
         "author_name": author_name(person, r),
         "author_email": email,
         "date": date,
+        "tz": commit_offset(person, sha),
         "message": human_message(repo, person, r),
     }
 

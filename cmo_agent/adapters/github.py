@@ -27,7 +27,14 @@ from github.Requester import (
 )
 
 from cmo_agent.adapters.github_cache import MISS, GitHubCache
-from cmo_agent.adapters.github_graphql import GRAPHQL_BATCH, fetch_profiles, graphql_url
+from cmo_agent.adapters.github_graphql import (
+    GRAPHQL_BATCH,
+    HistoryCommit,
+    HistoryLookup,
+    fetch_histories,
+    fetch_profiles,
+    graphql_url,
+)
 from cmo_agent.adapters.github_limits import LimitPolicy, send_with_limits
 from cmo_agent.adapters.github_search import PER_PAGE, SearchLog, search_all
 from cmo_agent.core.config import Settings
@@ -290,6 +297,30 @@ class GitHubGateway:
                 self._cache.put(profile, "profile", login)
         return found | fetched
 
+    def commit_histories(self, lookups: Sequence[HistoryLookup]) -> dict[str, list[HistoryCommit]]:
+        """Each lookup's newest commits on its repository, by login: GraphQL batches of 50 (needs a
+        token); answers are cached per repository and person, as `?author=` pages are."""
+        meter = _meter()
+        found: dict[str, list[HistoryCommit]] = {}
+        todo = []
+        for lookup in lookups:
+            cached = self._cache.get("history", lookup.repo, lookup.login) if self._cache is not None else MISS
+            if cached is MISS:
+                todo.append(lookup)
+            else:
+                meter.record_cache_hit()
+                found[lookup.login] = cast(list[HistoryCommit], cached)
+        url = graphql_url(self._settings.github_api_url)
+        for start in range(0, len(todo), GRAPHQL_BATCH):
+            chunk = todo[start : start + GRAPHQL_BATCH]
+            commits, points = fetch_histories(self._graphql(), url, chunk, meter)
+            meter.record_points(points)
+            if self._cache is not None:
+                for lookup in chunk:
+                    self._cache.put(commits[lookup.login], "history", lookup.repo, lookup.login)
+            found |= commits
+        return found
+
     def _profile_or_none(self, login: str) -> Profile | None:
         try:
             return self.profile(login)
@@ -362,6 +393,8 @@ class GitHubGateway:
             api_url=f"/users/{user.login}",
             created_at=user.created_at.isoformat() if user.created_at else None,
             updated_at=user.updated_at.isoformat() if user.updated_at else None,
+            id=user.id,
+            node_id=user.node_id,
         )
 
     def recent_commit_authors(self, full_name: str) -> list[dict[str, Any]]:

@@ -222,7 +222,7 @@ class Settings(BaseSettings):
         description="SMTP messages per minute per sender, counted from the delivery ledger.",
     )
     daily_cap: int = Field(
-        200,
+        100,
         alias="CMO_DAILY_CAP",
         ge=1,
         le=10_000_000,
@@ -237,6 +237,26 @@ class Settings(BaseSettings):
     )
     send_max_attempts: int = Field(
         5, alias="CMO_SEND_MAX_ATTEMPTS", ge=1, le=20, description="SMTP attempts per message before it is failed."
+    )
+    send_window: str | None = Field(
+        None,
+        alias="CMO_SEND_WINDOW",
+        description=(
+            "When messages may go, in each recipient's zone (else the sender's): `Mon-Fri 09:00-17:00`, "
+            "windows joined by `;`; unset: any time."
+        ),
+    )
+    sender_tz: str | None = Field(
+        None,
+        alias="CMO_SENDER_TZ",
+        description="The sender's IANA time zone (`Europe/Berlin`), for recipients of unknown zone; unset: local.",
+    )
+    recontact_days: int = Field(
+        90,
+        alias="CMO_RECONTACT_DAYS",
+        ge=0,
+        le=36_500,
+        description="Skip a person another job sent to over SMTP within this many days (0: off; see --recontact-days).",
     )
     mx_check: bool = Field(
         True, alias="CMO_MX_CHECK", description="Check that an address's domain can receive mail (MX, or A/AAAA)."
@@ -266,6 +286,26 @@ class Settings(BaseSettings):
     @classmethod
     def _openai_url(cls, value: str | None) -> str | None:
         return _http_url(value)
+
+    @field_validator("send_window")
+    @classmethod
+    def _send_window(cls, value: str | None) -> str | None:
+        from cmo_agent.send_window import parse_send_window
+
+        if value is None or not value.strip():
+            return None
+        parse_send_window(value)
+        return value.strip()
+
+    @field_validator("sender_tz")
+    @classmethod
+    def _sender_tz(cls, value: str | None) -> str | None:
+        from cmo_agent.send_window import sender_zone
+
+        if value is None or not value.strip():
+            return None
+        sender_zone(value.strip())
+        return value.strip()
 
     def resolved_checkpoint_url(self) -> str:
         """The checkpoint database URL, defaulting to a SQLite file in the data directory."""

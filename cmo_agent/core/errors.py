@@ -30,7 +30,8 @@ next to the code that raises them are named with their module):
     └── RunStopped                        not a failure: the run must stop here and can resume
         ├── WaitInterrupted               adapters.github_limits: asked to stop during a long wait
         ├── DeliveryPaused                stages.deliver_smtp: a cap or the bounce rate, without a run control
-        └── StepNotDue                    stages.follow_up: the next follow-up is not due, without a run control
+        ├── StepNotDue                    stages.follow_up: the next follow-up is not due, without a run control
+        └── WindowClosed                  send_window: no pending message's send window is open, without a run control
 
 A failure inside a stage becomes an `ErrorRecord` in `RunState.errors` (`error_record`), so it is
 checkpointed, exported and shown by `status` instead of being lost with the process. There is one

@@ -10,9 +10,10 @@ so it is not sent again unless the operator says so (`resume --resend-unknown`).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal, TypeGuard, get_args
 
 from cmo_agent.core.config import Settings
@@ -47,10 +48,25 @@ class Entry:
     last_error: str | None
     next_attempt_at: float
     sent_at: float | None
+    account_id: int | None = None
+    """The recipient's GitHub account id, when enrichment knew it (migration 3)."""
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A message another job sent (or may have sent) to a person: `Ledger.contacted_since`."""
+
+    job_id: str
+    address: str
+    login: str
+    account_id: int | None
+    at: float
+    """When (Unix time): sent, or last updated for an `unknown` message."""
 
 
 _COLUMNS = (
-    "job_id, login, step, message_id, address, sender, state, attempts, last_code, last_error, next_attempt_at, sent_at"
+    "job_id, login, step, message_id, address, sender, state, attempts, last_code, last_error, next_attempt_at,"
+    " sent_at, account_id"
 )
 
 
@@ -62,14 +78,24 @@ class Ledger:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def plan(self, job_id: str, login: str, message_id: str, address: str, sender: str, step: int = 0) -> Entry:
-        """The row for this message, created as `planned` if it does not exist yet."""
+    def plan(
+        self,
+        job_id: str,
+        login: str,
+        message_id: str,
+        address: str,
+        sender: str,
+        step: int = 0,
+        account_id: int | None = None,
+    ) -> Entry:
+        """The row for this message, created as `planned` if it does not exist yet (`account_id`: the
+        recipient's GitHub account id, so later jobs recognize the person under another login or address)."""
         now = utc_now()
         self._db.execute(
             f"INSERT INTO cmo_ledger ({_COLUMNS}, planned_at, updated_at)"  # noqa: S608 (constant column list)
-            " VALUES (?, ?, ?, ?, ?, ?, 'planned', 0, NULL, NULL, 0, NULL, ?, ?)"
+            " VALUES (?, ?, ?, ?, ?, ?, 'planned', 0, NULL, NULL, 0, NULL, ?, ?, ?)"
             " ON CONFLICT (job_id, login, step) DO NOTHING",
-            [job_id, login, step, message_id, address, sender, now, now],
+            [job_id, login, step, message_id, address, sender, account_id, now, now],
         )
         entry = self.get(job_id, login, step)
         assert entry is not None
@@ -91,6 +117,43 @@ class Ledger:
             [address, job_id, *MAY_HAVE_GONE],
         )
         return str(rows[0][0]) if rows else None
+
+    def contacted_since(
+        self,
+        job_id: str,
+        since: float,
+        addresses: Iterable[str] = (),
+        logins: Iterable[str] = (),
+        account_ids: Iterable[int] = (),
+    ) -> list[Contact]:
+        """Messages other jobs than `job_id` sent over SMTP (`sent`, or `unknown`: it may have gone) since
+        `since` (Unix time) to any of these addresses (compared lowercased), logins (likewise) or
+        account ids; one row per (job, address, login, account), newest first. Uses the ledger's
+        indexes on address, login and account_id, in chunks of 300 keys."""
+        since_text = datetime.fromtimestamp(since, UTC).isoformat(timespec="seconds")
+        found: dict[tuple[str, str, str, int | None], float] = {}
+        for column, keys in (
+            ("LOWER(address)", sorted({a.lower() for a in addresses})),
+            ("LOWER(login)", sorted({x.lower() for x in logins})),
+            ("account_id", sorted(set(account_ids))),
+        ):
+            for start in range(0, len(keys), 300):
+                chunk: list[str | int] = list(keys[start : start + 300])
+                marks = ", ".join("?" * len(chunk))
+                rows = self._db.execute(
+                    "SELECT job_id, address, login, account_id, COALESCE(sent_at, 0), updated_at FROM cmo_ledger"  # noqa: S608 (constant columns)
+                    f" WHERE {column} IN ({marks}) AND job_id <> ? AND state IN ('sent', 'unknown')"
+                    " AND (sent_at >= ? OR (sent_at IS NULL AND updated_at >= ?))",
+                    [*chunk, job_id, since, since_text],
+                )
+                for row in rows:
+                    when = float(row[4]) or datetime.fromisoformat(str(row[5])).timestamp()
+                    key = (str(row[0]), str(row[1]), str(row[2]), None if row[3] is None else int(row[3]))
+                    found[key] = max(when, found.get(key, 0.0))
+        return sorted(
+            (Contact(job, address, login, account, when) for (job, address, login, account), when in found.items()),
+            key=lambda c: (-c.at, c.job_id),
+        )
 
     def all_entries(self) -> list[Entry]:
         rows = self._db.execute(f"SELECT {_COLUMNS} FROM cmo_ledger ORDER BY job_id, login, step")  # noqa: S608

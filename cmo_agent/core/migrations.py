@@ -167,6 +167,13 @@ def _work_queue(db: Database) -> None:
     db.execute_script(SchemaManager.get_schema())
 
 
+def _ledger_account_id(db: Database) -> None:
+    """The ledger's `account_id` (GitHub's numeric id of the recipient, NULL when unknown), so that a
+    person is recognized across jobs after a change of login or address."""
+    if "account_id" not in db.columns("cmo_ledger"):
+        db.execute("ALTER TABLE cmo_ledger ADD COLUMN account_id BIGINT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -185,6 +192,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(2, "the work queue (procrastinate 3.10's schema; PostgreSQL only)", (_work_queue,)),
+    Migration(
+        3,
+        "ledger: the recipient's GitHub account id; indexes for recontact checks by address, login and account",
+        (
+            _ledger_account_id,
+            "CREATE INDEX IF NOT EXISTS cmo_ledger_login_lower ON cmo_ledger (LOWER(login))",
+            "CREATE INDEX IF NOT EXISTS cmo_ledger_address_lower ON cmo_ledger (LOWER(address))",
+            "CREATE INDEX IF NOT EXISTS cmo_ledger_account ON cmo_ledger (account_id)",
+        ),
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 """The schema version this code reads and writes."""

@@ -51,6 +51,12 @@ class ParamsSchema(BaseModel):
     follow_up_after: str | None = Field(None, description="Wait between steps: 3d, 12h, 90m or 20s.")
     template: str | None = Field(None, description="The email template (prompts/email/NAME.subject.j2 and .body.j2).")
     prompt: str | None = Field(None, description="The model's prompt (prompts/email/NAME.md).")
+    max_per_org: int | None = Field(
+        None, ge=1, le=1_000_000, description="People per repository owner at most (the best by score)."
+    )
+    recontact_days: int | None = Field(
+        None, ge=0, le=36_500, description="Skip people another job sent to over SMTP in this many days; 0: off."
+    )
 
     @field_validator("follow_up_after")
     @classmethod

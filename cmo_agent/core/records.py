@@ -10,7 +10,7 @@ Who writes what, in pipeline order:
 - `Repo`: discover (search fields), extract_candidates (`contributors_*`, `commit_authors`);
 - `Candidate`: extract_candidates;
 - `Lead`: enrich (`status`, `profile`, `email`, `provenance`), hygiene (`hygiene`, `address`),
-  score (`score`, `score_reasons`, `qualified`), personalize (`personalization`, `draft_error`),
+  score (`score`, `score_reasons`, `qualified`, `cap`), personalize (`personalization`, `draft_error`),
   `sync` (`outcome`, `outcome_at`, `outcome_detail`, `soft_bounce`);
 - `Draft`: personalize (the message), approve (`rejected`), deliver (its `DeliveryStatus` and when);
 - `ErrorRecord`: any stage, through `core.errors.error_record`.
@@ -133,8 +133,9 @@ class Provenance(TypedDict, total=False):
     repo: str
     """The repository of the commit (commit addresses)."""
     sha: str
-    via: Literal["commit_page", "author_filter"]
-    """A commit page read for everyone, or a `?author=` lookup for this person."""
+    via: Literal["commit_page", "author_filter", "graphql_history"]
+    """A commit page read for everyone, a `?author=` lookup for this person, or their commit history
+    in a GraphQL batch of such lookups."""
 
 
 class Hygiene(TypedDict, total=False):
@@ -175,6 +176,9 @@ class Lead(TypedDict, total=False):
     """0–100 against the ideal customer profile."""
     score_reasons: list[str]
     qualified: bool
+    cap: str | None
+    """Why score left a qualified lead out (`org_cap:<owner>`: `max_per_org` better people of that
+    owner's repositories were kept); None otherwise."""
     personalization: Personalization
     draft_error: str
     """Why no draft could be written (a missing fact, a template draft that failed its checks)."""
@@ -189,7 +193,8 @@ class Lead(TypedDict, total=False):
     """The person's likely time zone, from commit timestamps (enrich); send windows apply in it."""
     aliases: list[str]
     """Other logins found to be this same person (same account id or same address), merged into this
-    lead by hygiene; each of them is a lead with `hygiene.reason` `same_person_as:<login>`."""
+    lead by hygiene (its `repos` and `contributions` then cover them all); each of them whose own
+    address passed is a lead with `hygiene.reason` `same_person_as:<login>`."""
 
 
 class Draft(TypedDict, total=False):

@@ -1,5 +1,6 @@
 """The global do-not-contact list, in the checkpoint database: addresses, or `@domain` for a whole
-domain, compared case-insensitively. Every job and every send consults it."""
+domain, compared case-insensitively, and GitHub accounts (`github:<login>`, `github-id:<account id>`),
+so a person who changes address stays suppressed. Every job and every send consults it."""
 
 from __future__ import annotations
 
@@ -25,10 +26,34 @@ class Suppression:
     added_at: str
 
 
+GITHUB_PREFIX = "github:"
+GITHUB_ID_PREFIX = "github-id:"
+_LOGIN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38})")
+"""A GitHub login, lowercased: up to 39 letters, digits and hyphens, not starting with a hyphen."""
+
+
+def identity_entries(login: str | None, account_id: int | None) -> list[str]:
+    """The list entries that name a GitHub account: `github-id:<id>` (survives a rename) and `github:<login>`."""
+    found = [f"{GITHUB_ID_PREFIX}{account_id}"] if account_id is not None and account_id > 0 else []
+    if login and _LOGIN.fullmatch(login.lower()):
+        found.append(f"{GITHUB_PREFIX}{login.lower()}")
+    return found
+
+
 def normalize_entry(text: str) -> str:
     """A list entry: a lowercased address, or `@domain`, in ASCII form (an international domain as
-    punycode, as hygiene keeps addresses); raises ValueError when it is neither."""
+    punycode, as hygiene keeps addresses), or a GitHub account (`github:LOGIN` lowercased,
+    `github-id:N`); raises ValueError when it is none of these."""
     value = text.strip()
+    prefix, _, rest = value.partition(":")
+    if prefix.lower() == GITHUB_PREFIX[:-1] and "@" not in value:
+        if not _LOGIN.fullmatch(rest.strip().lower()):
+            raise ValueError(f"not a GitHub login: {text!r} (letters, digits and hyphens, at most 39)")
+        return f"{GITHUB_PREFIX}{rest.strip().lower()}"
+    if prefix.lower() == GITHUB_ID_PREFIX[:-1] and "@" not in value:
+        if not rest.strip().isascii() or not rest.strip().isdigit() or int(rest) < 1 or len(rest.strip()) > 19:
+            raise ValueError(f"not a GitHub account id: {text!r} (a positive number)")
+        return f"{GITHUB_ID_PREFIX}{int(rest)}"
     if value.startswith("@"):
         try:
             validated = validate_email(f"x{value}", check_deliverability=False)
@@ -61,7 +86,7 @@ def entries_from_file(text: str) -> list[str]:
         if not any(cells) or cells[0].startswith("#"):
             continue
         first_row, seen_row = not seen_row, True
-        candidate = next((cell for cell in cells if "@" in cell), None)
+        candidate = next((cell for cell in cells if "@" in cell or cell.lower().startswith("github")), None)
         if candidate is None:
             if first_row and any(_HEADER_CELL.match(cell) for cell in cells):
                 continue
@@ -103,17 +128,41 @@ class SuppressionList:
         rows = self._db.execute("SELECT entry, reason, source, added_at FROM cmo_suppressions ORDER BY entry")
         return [Suppression(*row) for row in rows]
 
+    def add_person(
+        self, address: str | None, login: str | None, account_id: int | None, reason: str, source: str
+    ) -> int:
+        """Suppress a person: their address (lowercased) and their GitHub account (id and login), so a
+        new address of theirs is suppressed too; returns how many entries were new."""
+        entries = ([address.lower()] if address else []) + identity_entries(login, account_id)
+        return self.add(entries, reason=reason, source=source)
+
+    def suppressed_person(
+        self, address: str | None, logins: Iterable[str], account_ids: Iterable[int | None]
+    ) -> str | None:
+        """The entry that suppresses this person (their address or its domain, any of their logins or
+        account ids), or None."""
+        if address and (listed := self.suppressed([address]).get(address)):
+            return listed
+        keys = [key for login in logins for key in identity_entries(login, None)]
+        keys += [key for account in account_ids for key in identity_entries(None, account)]
+        return next(iter(self.listed(keys)), None)
+
+    def listed(self, entries: Iterable[str]) -> list[str]:
+        """Those of these exact entries (normalized) that are on the list, in the order given."""
+        wanted = list(dict.fromkeys(entries))
+        matched: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            placeholders = ", ".join("?" for _ in chunk)
+            sql = f"SELECT entry FROM cmo_suppressions WHERE entry IN ({placeholders})"  # noqa: S608 (placeholders only)
+            matched |= {row[0] for row in self._db.execute(sql, chunk)}
+        return [entry for entry in wanted if entry in matched]
+
     def suppressed(self, addresses: Iterable[str]) -> dict[str, str]:
         """The given addresses that are on the list (themselves or their domain), with the entry that matched."""
         wanted = {address: address.lower() for address in addresses}
         keys = set(wanted.values()) | {"@" + a.rpartition("@")[2] for a in wanted.values()}
-        matched: set[str] = set()
-        key_list = sorted(keys)
-        for start in range(0, len(key_list), 500):
-            chunk = key_list[start : start + 500]
-            placeholders = ", ".join("?" for _ in chunk)
-            sql = f"SELECT entry FROM cmo_suppressions WHERE entry IN ({placeholders})"  # noqa: S608 (placeholders only)
-            matched |= {row[0] for row in self._db.execute(sql, chunk)}
+        matched = set(self.listed(sorted(keys)))
         found = {}
         for address, lowered in wanted.items():
             domain = "@" + lowered.rpartition("@")[2]

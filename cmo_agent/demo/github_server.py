@@ -14,7 +14,7 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
@@ -85,6 +85,9 @@ class GitHubStandIn:
         # GitHub's budgets per resource: (requests, window in seconds). Spent budgets answer 403.
         self.limits: dict[str, tuple[int, float]] = {"core": (5000, 3600), "search": (30, 60), "graphql": (5000, 3600)}
         self._windows: dict[str, tuple[float, int]] = {}
+        self.graphql_rate_limited_until = 0.0
+        """Until this Unix time, every GraphQL query is answered RATE_LIMITED (HTTP 200), as when its points
+        are spent; the headers say the budget resets then."""
         self.search_cap = SEARCH_CAP
         self._server = _Server(("127.0.0.1", port), _handler_for(self))
         self._thread: threading.Thread | None = None
@@ -132,7 +135,12 @@ class GitHubStandIn:
         headers: dict[str, str]
         body: Any
         fault = None if used > limit else self._take_fault(path, query)
-        if used > limit:
+        if resource == "graphql" and (used > limit or time.time() < self.graphql_rate_limited_until):
+            # GraphQL says so with HTTP 200 and an error of type RATE_LIMITED, not with a 403.
+            status, headers, body = 200, {}, {"errors": [_RATE_LIMITED]}
+            if used <= limit:
+                used, reset = limit, self.graphql_rate_limited_until
+        elif used > limit:
             status, headers, body = 403, {}, {"message": f"API rate limit exceeded ({resource})."}
         elif fault is not None and fault.rewrite is None:
             status, headers, body = fault.status, dict(fault.headers or {}), fault.body or {"message": "fault"}
@@ -179,20 +187,75 @@ class GitHubStandIn:
         return None
 
     def _graphql(self, payload: bytes, authorized: bool) -> tuple[int, dict[str, str], Any]:
-        """The `user(login:)` batch: every aliased user GitHub would resolve, NOT_FOUND errors for the rest.
+        """The `user(login:)` and `repository { ... history(author:) }` batches: every aliased user or
+        history GitHub would resolve, NOT_FOUND errors for the rest.
 
-        Field selection is not interpreted: each user comes with all the fields the adapter asks for.
+        Field selection is not interpreted: each user or commit comes with all the fields the adapter asks for.
         """
         if not authorized:
             return 401, {}, {"message": "This endpoint requires you to be authenticated."}
         request = json.loads(payload or b"{}")
         variables = request.get("variables") or {}
-        data: dict[str, Any] = {"rateLimit": {"cost": 1, "remaining": 4999, "resetAt": "2099-01-01T00:00:00Z"}}
+        query = request.get("query", "")
+        data: dict[str, Any] = {}
+        errors = self._graphql_users(query, variables, data)
+        histories = self._graphql_histories(query, variables, data, errors)
+        # GitHub charges a point per 100 connections a query may open (one history per alias here).
+        cost = max(1, -(-histories // 100))
+        data = {"rateLimit": {"cost": cost, "remaining": 4999, "resetAt": "2099-01-01T00:00:00Z"}} | data
+        body: dict[str, Any] = {"data": data}
+        if errors:
+            body["errors"] = errors
+        return 200, {}, body
+
+    def _graphql_histories(
+        self, query: str, variables: dict[str, Any], data: dict[str, Any], errors: list[dict[str, Any]]
+    ) -> int:
+        """Answer each aliased `repository(owner:, name:) { ... history(first:, author: {id:}) }`: the
+        author's commits there, newest first, dated in the author's own offset. Returns how many."""
+        lookups = list(re.finditer(rf"(\w+)\s*:\s*repository\(owner:\s*{_ARG},\s*name:\s*{_ARG}\)", query))
+        for i, match in enumerate(lookups):
+            alias = match.group(1)
+            owner, name = _value(variables, *match.group(2, 3)), _value(variables, *match.group(4, 5))
+            segment = query[match.end() : lookups[i + 1].start() if i + 1 < len(lookups) else len(query)]
+            history = re.search(rf"history\(first:\s*(\d+),\s*author:\s*{{\s*id:\s*{_ARG}\s*}}\)", segment)
+            repo = self._repos.get(f"{owner}/{name}".lower())
+            if repo is None or history is None:
+                data[alias] = None
+                errors.append(
+                    {
+                        "type": "NOT_FOUND",
+                        "path": [alias],
+                        "message": f"Could not resolve to a Repository with the name '{owner}/{name}'.",
+                    }
+                )
+                continue
+            node_id = _value(variables, *history.group(2, 3))
+            user = self._user_ids.get(node_id.removeprefix("U_"))
+            login = (user or {}).get("login", "").lower()
+            mine = [c for c in repo["commits"] if login and (c["author_login"] or "").lower() == login]
+            nodes = [self._history_node(repo, c) for c in mine[: int(history.group(1))]]
+            data[alias] = {"defaultBranchRef": {"target": {"history": {"nodes": nodes}}}}
+        return len(lookups)
+
+    def _history_node(self, repo: dict[str, Any], commit: dict[str, Any]) -> dict[str, Any]:
+        login = commit["author_login"]
+        return {
+            "oid": commit["sha"],
+            "url": f"https://github.com/{repo['full_name']}/commit/{commit['sha']}",
+            "author": {
+                "email": commit["author_email"],
+                "name": commit["author_name"],
+                "date": git_timestamp(commit["date"], commit.get("tz")),
+                "user": {"login": self._users[login.lower()]["login"]} if login.lower() in self._users else None,
+            },
+        }
+
+    def _graphql_users(self, query: str, variables: dict[str, Any], data: dict[str, Any]) -> list[dict[str, Any]]:
+        """Answer each aliased `user(login:)`; returns the errors of those it cannot."""
         errors = []
-        for alias, name, literal in re.findall(
-            r'(\w+)\s*:\s*user\(login:\s*(?:\$(\w+)|"([^"]*)")\)', request.get("query", "")
-        ):
-            login = variables.get(name, "") if name else literal
+        for alias, name, literal in re.findall(rf"(\w+)\s*:\s*user\(login:\s*{_ARG}\)", query):
+            login = _value(variables, name, literal)
             user = self._users.get(login.lower())
             if failure := self.graphql_failures.get(login.lower()):
                 data[alias] = None
@@ -222,11 +285,10 @@ class GitHubStandIn:
                 "url": f"https://github.com/{user['login']}",
                 "followers": {"totalCount": user.get("followers", 0)},
                 "repositories": {"totalCount": user.get("public_repos", 0)},
+                "id": f"U_{user['id']}",
+                "databaseId": user["id"],
             }
-        body: dict[str, Any] = {"data": data}
-        if errors:
-            body["errors"] = errors
-        return 200, {}, body
+        return errors
 
     def _route(self, method: str, path: str, query: dict[str, str]) -> tuple[int, dict[str, str], Any]:
         if method != "GET":
@@ -391,6 +453,30 @@ class GitHubStandIn:
             "author": self._user_summary(login) if login else None,
             "committer": self._user_summary(login) if login else None,
         }
+
+
+_ARG = r'(?:\$(\w+)|"([^"]*)")'
+"""A GraphQL argument: a variable (group 1) or a string literal (group 2)."""
+_RATE_LIMITED = {
+    "type": "RATE_LIMITED",
+    "code": "graphql_rate_limit",
+    "message": "API rate limit exceeded for user ID 1.",
+}
+
+
+def _value(variables: dict[str, Any], variable: str | None, literal: str | None) -> str:
+    return str(variables.get(variable, "")) if variable else literal or ""
+
+
+def git_timestamp(utc_date: str, tz: str | None) -> str:
+    """A snapshot's UTC commit date as GraphQL's `GitTimestamp`: in the author's offset (`tz`, e.g.
+    "+05:30"; UTC when the snapshot gives none)."""
+    moment = datetime.fromisoformat(utc_date.replace("Z", "+00:00"))
+    if tz:
+        sign = -1 if tz.startswith("-") else 1
+        hours, _, minutes = tz.lstrip("+-").partition(":")
+        moment = moment.astimezone(timezone(sign * timedelta(hours=int(hours), minutes=int(minutes or 0))))
+    return moment.isoformat()
 
 
 def _resource_of(path: str) -> str:

@@ -111,7 +111,8 @@ class _Run:
         login, step = draft.get("login", key), draft.get("step", 0)
         lead = self.state["leads"][login]
         address = recipient_of(lead)
-        entry = self.ledger.plan(self.job_id, login, draft["message_id"], address, self.sender, step)
+        account_id = lead.get("profile", {}).get("id")
+        entry = self.ledger.plan(self.job_id, login, draft["message_id"], address, self.sender, step, account_id)
         if is_final(entry.state):  # decided before a crash or by another run: never send again
             self.record(key, Draft(status=entry.state, smtp_code=entry.last_code))
             return
@@ -127,7 +128,7 @@ class _Run:
             self.ledger.finish(self.job_id, login, "suppressed", error=reason, step=step)
             self.record(key, Draft(status="suppressed", suppressed_by=reason))
             return
-        if listed := self.suppressions.suppressed([address]).get(address):
+        if listed := self.suppressions.suppressed_person(address, [login, *lead.get("aliases", [])], [account_id]):
             self.ledger.finish(self.job_id, login, "suppressed", error=f"on the suppression list ({listed})", step=step)
             self.record(key, Draft(status="suppressed", suppressed_by=listed))
             return
@@ -154,7 +155,8 @@ class _Run:
                 self.record(key, Draft(status="deferred", smtp_code=exc.code, attempts=attempts, retry_at=retry_at))
         except SmtpBounce as exc:
             self.ledger.finish(self.job_id, login, "bounced", exc.code, str(exc), step)
-            self.suppressions.add([address.lower()], reason=f"hard bounce {exc.code}", source=f"job:{self.job_id}")
+            reason, source = f"hard bounce {exc.code}", f"job:{self.job_id}"
+            self.suppressions.add_person(address, login, account_id, reason=reason, source=source)
             self.record(key, Draft(status="bounced", smtp_code=exc.code))
         except SmtpRejected as exc:
             self.ledger.finish(self.job_id, login, "failed", exc.code, str(exc), step)

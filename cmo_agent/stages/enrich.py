@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -10,10 +13,10 @@ from langgraph.runtime import Runtime
 from cmo_agent.accounts import is_noreply
 from cmo_agent.adapters.github import GithubException, GitHubGateway, ProfileMissing, metered
 from cmo_agent.adapters.github_cache import open_github_cache
-from cmo_agent.adapters.github_graphql import GraphQLError
+from cmo_agent.adapters.github_graphql import GraphQLError, HistoryCommit, HistoryLookup
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.errors import error_record, known_error, resolutions, resolved, retry_requested, utc_now
-from cmo_agent.core.records import ErrorRecord, Lead, Profile, Provenance, Repo
+from cmo_agent.core.records import ErrorRecord, Lead, Profile, Provenance, Repo, UtcOffset
 from cmo_agent.core.state import RunState
 from cmo_agent.stages.common import github_meter, param, report_progress, run_parallel, settings_of
 
@@ -54,6 +57,19 @@ def enrich(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
     with metered(meter), open_github_cache(settings) as cache:
         gateway = GitHubGateway(settings, cache)
         profiles = fetch_batch_profiles(gateway, batch, settings.github_workers, errors)
+        histories: dict[str, HistoryLookupResult] = {}
+        zones = settings.send_window is not None  # send windows apply in each person's time zone
+        if gateway.has_token and ("commit" in sources or zones):
+            wanted = [
+                lookup
+                for login in batch
+                if (
+                    lookup := history_lookup(
+                        login, profiles[login], candidates[login]["repos"], repos, sources, zones=zones
+                    )
+                )
+            ]
+            histories = fetch_batch_histories(gateway, wanted, errors)
 
         def lead_for(login: str) -> Lead:
             candidate = candidates[login]
@@ -66,12 +82,17 @@ def enrich(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
             if profile is None:
                 return lead | {"status": "missing"}
             lead |= {"status": "enriched", "profile": profile, "email": None, "email_source": None}
+            history = histories.get(login)
+            if history is not None and (zone := utc_offset_of(*history)):
+                lead["utc_offset"] = zone
             if (email := profile.get("email")) and "profile" in sources:
                 return lead | {
                     "email": email,
                     "email_source": "profile",
                     "provenance": {"source": "profile", "url": f"{api_url}/users/{login}", "fetched_at": utc_now()},
                 }
+            if history is not None and "commit" in sources and not on_commit_page(login, candidate["repos"], repos):
+                return lead | address_from_history(*history)
             if "commit" in sources:
                 try:
                     return lead | commit_address(gateway, login, candidate["repos"], repos)
@@ -125,6 +146,103 @@ def fetch_batch_profiles(
             return exc
 
     return dict(zip(logins, run_parallel(one, logins, workers), strict=True))
+
+
+HistoryLookupResult = tuple[str, list[HistoryCommit]]
+"""The repository a person was looked up on, and their newest commits there."""
+
+
+def history_lookup(
+    login: str,
+    profile: Profile | BaseException | None,
+    contributed: dict[str, int],
+    repos: Mapping[str, Repo],
+    sources: list[str],
+    zones: bool = False,
+) -> HistoryLookup | None:
+    """The GraphQL history lookup `login` needs for a commit address, or None: not when the profile
+    gave one, nor when a commit page already read did, nor for an account GraphQL cannot name. With
+    `zones` (a send window is set), everyone GraphQL can name is looked up, for the UTC offsets of
+    their commits (one query per 50 people more; REST dates carry no offset).
+
+    Commit pages or lookups: extract_candidates reads each repository's newest page, where one
+    request yields everyone who committed lately. A further page would yield only the people on it
+    still missing — in a big repository's long tail, about none — while one GraphQL query yields up
+    to 50 lookups; so past the first page, lookups win as soon as more than about one person a page
+    is missing, which is every campaign worth batching, and more pages are never read.
+    """
+    if not isinstance(profile, dict) or not profile.get("node_id") or not contributed:
+        return None
+    needs_address = "commit" in sources and not (profile.get("email") and "profile" in sources)
+    if not zones and (not needs_address or on_commit_page(login, contributed, repos)):
+        return None
+    top_repo = min(contributed, key=lambda name: (-contributed[name], name))
+    return HistoryLookup(login=login, node_id=str(profile["node_id"]), repo=top_repo)
+
+
+def on_commit_page(login: str, contributed: Mapping[str, int], repos: Mapping[str, Repo]) -> bool:
+    """Whether a commit page extract_candidates read names `login` (its address is there)."""
+    return any(login in repos.get(name, Repo()).get("commit_authors", {}) for name in contributed)
+
+
+def fetch_batch_histories(
+    gateway: GitHubGateway, lookups: list[HistoryLookup], errors: list[ErrorRecord]
+) -> dict[str, HistoryLookupResult]:
+    """Commit histories by login, in GraphQL batches; empty when a query fails (recorded and
+    resolved at once, like a profile batch's failure: the REST `?author=` lookups take over)."""
+    if not lookups:
+        return {}
+    try:
+        found = gateway.commit_histories(lookups)
+    except (GraphQLError, httpx.HTTPError) as exc:
+        logins = [lookup.login for lookup in lookups]
+        record = error_record(
+            "enrich", "history:" + ",".join(logins[:3]), exc, input={"logins": logins}, fallback="rest"
+        )
+        errors.append(resolved(record))
+        return {}
+    return {lookup.login: (lookup.repo, found[lookup.login]) for lookup in lookups if lookup.login in found}
+
+
+def address_from_history(repo: str, commits: list[HistoryCommit]) -> Lead:
+    """The newest usable commit address among a history lookup's commits, and the time zone their
+    author dates point to (either may be absent)."""
+    lead = Lead()
+    if offset := utc_offset_of(repo, commits):
+        lead["utc_offset"] = offset
+    for commit in commits:
+        if commit["email"] and not is_noreply(commit["email"]):
+            return lead | Lead(
+                email=commit["email"],
+                email_source="commit",
+                provenance=Provenance(
+                    source="commit",
+                    repo=repo,
+                    sha=commit["sha"],
+                    url=commit["url"],
+                    via="graphql_history",
+                    fetched_at=utc_now(),
+                ),
+            )
+    return lead
+
+
+def utc_offset_of(repo: str, commits: list[HistoryCommit]) -> UtcOffset | None:
+    """The most frequent UTC offset among the commits' author dates (on a tie, the newest commit's),
+    with up to five of its commits as evidence; None when no date carries an offset."""
+    dated: list[tuple[int, HistoryCommit]] = []
+    for commit in commits:
+        try:
+            offset = datetime.fromisoformat(commit["date"]).utcoffset()
+        except ValueError:
+            continue
+        if offset is not None:
+            dated.append((int(offset.total_seconds()) // 60, commit))
+    if not dated:
+        return None
+    minutes, seen = Counter(m for m, _ in dated).most_common(1)[0]
+    evidence = [f"{repo}@{c['sha'][:7]} {c['date']}" for m, c in dated if m == minutes][:5]
+    return UtcOffset(minutes=minutes, seen=seen, of=len(dated), evidence=evidence)
 
 
 def commit_address(gateway: GitHubGateway, login: str, contributed: dict[str, int], repos: dict[str, Repo]) -> Lead:

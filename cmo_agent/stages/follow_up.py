@@ -5,8 +5,8 @@ with `waiting_until` set (status "waiting"), and `resume` before the due time se
 step is due (the runner has just synced the mailbox, when IMAP is configured) it goes only to leads
 whose previous message was delivered, who have not replied, bounced or unsubscribed, and whose
 address is not suppressed; auto-replies do not stop a sequence. Drafts are written in batches, then
-delivered in batches through the same outbox or SMTP path as the first messages (the ledger keys
-each SMTP message by lead and step, so each goes at most once).
+delivered in batches through the same outbox or SMTP path as the first messages, within the same
+send windows (the ledger keys each SMTP message by lead and step, so each goes at most once).
 
 The sequence's position is `reports.follow_ups` (`Sequence`); follow-up drafts are
 `RunState.follow_ups`, keyed `login/step`: every lead the step considered has one, drafted (then
@@ -24,6 +24,7 @@ from langgraph.runtime import Runtime
 from cmo_agent.adapters.llm import LLMError, LLMUnavailable, llm_client_from
 from cmo_agent.adapters.llm_prices import with_cost
 from cmo_agent.context import CampaignContext
+from cmo_agent.core import clock
 from cmo_agent.core.config import Settings
 from cmo_agent.core.errors import RunStopped, utc_now
 from cmo_agent.core.params import DEFAULT_FOLLOW_UP_AFTER, duration_seconds
@@ -42,8 +43,9 @@ from cmo_agent.drafting.follow_up import (
 )
 from cmo_agent.drafting.model_draft import DraftRejected
 from cmo_agent.mail.message import message_id_for, sender_of
+from cmo_agent.send_window import active_wait, wait_note
 from cmo_agent.stages.common import param, report_progress, run_parallel, settings_of
-from cmo_agent.stages.deliver import deliver_batch
+from cmo_agent.stages.deliver import deliver_batch, in_window
 
 STOPPING_OUTCOMES: frozenset[LeadOutcome] = frozenset(["replied", "bounced", "unsubscribed"])
 """Outcomes that end a lead's sequence (an auto-reply does not)."""
@@ -97,7 +99,10 @@ def sequence_unfinished(state: RunState) -> list[str]:
 
 
 def due_at(state: RunState) -> float | None:
-    """When the job's next follow-up step is due, or None when none is to come."""
+    """When the waiting job has work again: the send window its pending messages wait for
+    (`reports.send_window`), else its next follow-up step; None when neither is to come."""
+    if (wait := active_wait(state)) is not None:
+        return wait["due_at"]
     sequence = sequence_of(state)
     if sequence is None or sequence["step"] > steps_of(state):
         return None
@@ -105,7 +110,10 @@ def due_at(state: RunState) -> float | None:
 
 
 def waiting_note(state: RunState) -> str | None:
-    """`follow-up N of M due <time>` while the job waits for a step, else None."""
+    """`send window opens <time> for <n> drafts` while the job waits for a send window, `follow-up N of
+    M due <time>` while it waits for a step, else None."""
+    if (wait := active_wait(state)) is not None:
+        return wait_note(wait)
     sequence = sequence_of(state)
     if sequence is None or sequence["step"] > steps_of(state):
         return None
@@ -207,7 +215,7 @@ def follow_up(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
     steps = steps_of(state)
     if not steps:
         return {}
-    now = time.time()
+    now = clock.now()
     sequence = sequence_of(state)
     if sequence is None:  # the first messages are out: step 1 is due `follow_up_after` from now
         sequence = _scheduled(Sequence(steps=steps, drafted=0, finished={}), 1, after_seconds(state), now)
@@ -349,5 +357,11 @@ def _drafts(
 
 
 def _deliver_batch(state: RunState, runtime: Runtime[CampaignContext], pending: list[str]) -> RunState:
-    updates, counters = deliver_batch(state, runtime, pending, state.get("follow_ups", {}), stage="follow-up")
-    return {"follow_ups": updates, "counters": {f"follow_up_{name}": n for name, n in counters.items()}}
+    """Deliver the next batch of `pending` follow-ups whose send window is open, or wait for one to open."""
+    drafts = state.get("follow_ups", {})
+    due, reports = in_window(state, runtime, pending, drafts, "follow_up")
+    if reports.get("send_window"):
+        return {"reports": reports}
+    updates, counters = deliver_batch(state, runtime, due, drafts, stage="follow-up")
+    update = RunState(follow_ups=updates, counters={f"follow_up_{name}": n for name, n in counters.items()})
+    return update | (RunState(reports=reports) if reports else {})

@@ -79,18 +79,53 @@ def score(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
         if not lead.get("hygiene", {}).get("ok"):
             continue
         value, reasons = score_lead(lead, repos, icp, now)
-        scored[login] = Lead(score=value, score_reasons=reasons, qualified=value >= min_score)
+        scored[login] = Lead(score=value, score_reasons=reasons, qualified=value >= min_score, cap=None)
+    max_per_org = param(state, "max_per_org", None)
+    capped = cap_per_org(state, scored, int(max_per_org)) if max_per_org is not None else {}
     report_progress(runtime, "score", len(scored), len(scored))
     qualified = sum(1 for s in scored.values() if s.get("qualified"))
-    return {
-        "leads": scored,
-        "reports": {
-            "scoring": {
-                "min_score": min_score,
-                "scored": len(scored),
-                "qualified": qualified,
-                "profile": icp.model_dump(),
-            }
-        },
-        "counters": {"leads_qualified": qualified},
+    report: dict[str, object] = {
+        "min_score": min_score,
+        "scored": len(scored),
+        "qualified": qualified,
+        "profile": icp.model_dump(),
     }
+    if max_per_org is not None:
+        report |= {"max_per_org": int(max_per_org), "org_capped": dict(sorted(capped.items()))}
+    return {"leads": scored, "reports": {"scoring": report}, "counters": {"leads_qualified": qualified}}
+
+
+def main_org(repos: Mapping[str, int]) -> str | None:
+    """The owner (`owner` of `owner/name`) of the repository the person contributed to most (ties: by name)."""
+    if not repos:
+        return None
+    top = min(repos.items(), key=lambda item: (-item[1], item[0].lower()))[0]
+    return top.partition("/")[0].lower()
+
+
+def cap_per_org(state: RunState, scored: dict[str, Lead], cap: int) -> dict[str, int]:
+    """Keep at most `cap` qualified people per repository owner (their `main_org`): the best by score,
+    then contributions, then login; leads already drafted (a stage run again) count first and stay.
+    The others lose `qualified` and get `cap` `org_cap:<owner>`. Returns how many were capped per owner."""
+    leads, drafted = state.get("leads", {}), state.get("to_send", {})
+    ranked = sorted(
+        (login for login, update in scored.items() if update.get("qualified")),
+        key=lambda login: (
+            login not in drafted,
+            -scored[login]["score"],
+            -leads[login].get("contributions", 0),
+            login.lower(),
+        ),
+    )
+    taken: dict[str, int] = {}
+    capped: dict[str, int] = {}
+    for login in ranked:
+        org = main_org(leads[login].get("repos", {}))
+        if org is None:
+            continue
+        if taken.get(org, 0) >= cap and login not in drafted:
+            scored[login] |= {"qualified": False, "cap": f"org_cap:{org}"}
+            capped[org] = capped.get(org, 0) + 1
+        else:
+            taken[org] = taken.get(org, 0) + 1
+    return capped

@@ -80,9 +80,10 @@ def recorded(stage: str, state: RunState, settings: Settings) -> Iterator[None]:
             status = "paused"
             raise
         except RunStopped as exc:
+            from cmo_agent.send_window import WindowClosed
             from cmo_agent.stages.follow_up import StepNotDue
 
-            status, note = ("waiting" if isinstance(exc, StepNotDue) else "paused"), str(exc)
+            status, note = ("waiting" if isinstance(exc, StepNotDue | WindowClosed) else "paused"), str(exc)
             raise
         except BaseException as exc:
             status, note = "failed", f"{stage}: {type(exc).__name__}: {exc}"

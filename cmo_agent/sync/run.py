@@ -94,7 +94,7 @@ def sync(settings: Settings, job_id: str | None = None, held: str | None = None)
             for target, events in sorted(by_job.items()):
                 try:
                     with nullcontext() if target == held else hold_job_lock(url, target, wait=2.0):
-                        result.suppressed += _suppress(suppressions, sent, events)
+                        result.suppressed += _suppress(suppressions, ledger, sent, events)
                         _apply(graph, target, events)
                         store.mark_applied(events)
                         result.applied[target] = len(events)
@@ -154,14 +154,20 @@ def _read(client: Any, settings: Settings, store: SyncStore, sent: Outbound, res
         store.advance(name, current, 0)
 
 
-def _suppress(suppressions: SuppressionList, sent: Outbound, events: list[Event]) -> int:
-    """Hard bounces and unsubscribe requests put the address on the suppression list."""
+def _suppress(suppressions: SuppressionList, ledger: Ledger, sent: Outbound, events: list[Event]) -> int:
+    """Hard bounces and unsubscribe requests put the address on the suppression list, and the person's
+    GitHub account too (`github:<login>`, and `github-id:<id>` when the ledger has it), so a new
+    address of theirs is suppressed as well. Returns how many people had an entry added."""
     added = 0
     for event in events:
         ours = sent.of(event.job_id, event.login)
         if event.kind in ("hard_bounce", "unsubscribe") and ours is not None:
             reason = "unsubscribe request" if event.kind == "unsubscribe" else f"hard bounce {event.detail}"
-            added += suppressions.add([ours.address.lower()], reason=reason, source=f"sync:{event.job_id}")
+            entry = ledger.get(event.job_id, event.login)
+            account_id = entry.account_id if entry is not None else None
+            source = f"sync:{event.job_id}"
+            # One per person newly suppressed (their address, or a new address of theirs, was not yet listed).
+            added += bool(suppressions.add_person(ours.address, event.login, account_id, reason=reason, source=source))
     return added
 
 

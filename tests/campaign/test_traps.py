@@ -106,7 +106,7 @@ def test_one_address_on_two_logins_is_written_to_once(campaign: Campaign) -> Non
             continue
         reasons = [campaign.state["leads"][login]["hygiene"]["reason"] for login in reached]
         kept = [login for login, reason in zip(reached, reasons, strict=True) if reason is None]
-        assert len(kept) == 1 and all(r is None or r == f"duplicate_of:{kept[0]}" for r in reasons)
+        assert len(kept) == 1 and all(r is None or r == f"same_person_as:{kept[0]}" for r in reasons)
         assert sum(1 for login in reached if login in campaign.state["to_send"]) <= 1
         break
     else:

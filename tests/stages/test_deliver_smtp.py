@@ -125,7 +125,9 @@ def test_bounces_are_suppressed_and_4xx_is_retried(env: dict[str, str], tmp_path
     assert state["to_send"][logins[1]]["status"] == "sent" and _received(smtp)[busy] == 1
     assert [code for rcpt, code in smtp.attempts if rcpt.lower() == busy] == [451, 451, 250]
     listed = json.loads(run_cli(["suppress", "list", "--json"], env, tmp_path).stdout)
-    assert [(e["entry"], e["reason"]) for e in listed] == [(bouncing, "hard bounce 550")]
+    account = gated["leads"][logins[0]].get("profile", {}).get("id")  # the person too, not only the address
+    person = [bouncing, f"github:{logins[0].lower()}", *([f"github-id:{account}"] if account else [])]
+    assert sorted((e["entry"], e["reason"]) for e in listed) == sorted((e, "hard bounce 550") for e in person)
     assert state["counters"]["smtp_deferred"] == 2 and state["counters"]["smtp_bounced"] == 1
 
 

@@ -72,13 +72,10 @@ def test_graphql_outage_falls_back_to_rest(
     assert state["counters"]["github_api_calls"] == len(github.requests)
 
 
-def test_commit_addresses_come_from_commit_pages_first(tmp_path: Path, github: GitHubStandIn) -> None:
-    settings = Settings(
-        CMO_DATA_DIR=tmp_path / "commits",
-        GITHUB_API_URL=github.url,
-        CMO_GITHUB_MAX_PER_MIN=60_000,
-        GITHUB_TOKEN="test-token",
-    )
+def test_without_a_token_commit_addresses_come_from_pages_then_author_filter(
+    tmp_path: Path, github: GitHubStandIn
+) -> None:
+    settings = Settings(CMO_DATA_DIR=tmp_path / "commits", GITHUB_API_URL=github.url, CMO_GITHUB_MAX_PER_MIN=60_000)
     outcome = start_campaign(settings, GOAL, {"max_repos": 3, "email_sources": ["profile", "commit"]})
     assert outcome.status == "done", outcome.error
     leads = outcome.state["leads"].values()
@@ -87,10 +84,10 @@ def test_commit_addresses_come_from_commit_pages_first(tmp_path: Path, github: G
     assert from_pages, "the demo snapshot has people whose only address is in recent commits"
     found = from_pages + from_filter
     assert all(lead["email_source"] == "commit" and "noreply" not in (lead["email"] or "") for lead in found)
-    # One page per repository, then `?author=` only for people still without an address.
+    # One page per repository, then `?author=` only for people still without an address; no GraphQL.
     page_requests = [r for r in github.requests if r.path.endswith("/commits") and "author" not in r.query]
     author_requests = [r for r in github.requests if r.path.endswith("/commits") and "author" in r.query]
-    assert len(page_requests) == 3
+    assert len(page_requests) == 3 and github.count(r"^/graphql$") == 0
     still_missing = [
         lead
         for lead in leads

@@ -17,8 +17,9 @@ from cmo_agent.demo.github_server import GitHubStandIn
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_SNAPSHOT = REPO_ROOT / "data" / "demo" / "github_snapshot.json"
-# The world tests/campaign/test_traps.py runs against; its bytes were those of the generator before the move.
-TRAPS_WORLD_SHA256 = "d13c53ab28ba16818348a7bbce8875fc1543caf85c28181c1ae833b89dd69223"
+# The world tests/campaign/test_traps.py runs against; its bytes were those of the generator before the
+# move, plus each commit's "tz" (derived outside the random stream: without it, the bytes are the old ones).
+TRAPS_WORLD_SHA256 = "e113fe8aa731df2824dc286d6158f5f84f0bcb226e4c13ca2ab82f4be40ea66e"
 PAGE = 100
 NEWEST_PAGES = 3
 FEW = 5  # contributions: at most this many puts a human in a repository's long tail
