@@ -5,12 +5,16 @@ through GraphQL) and prints what GitHub would have seen, and the share of the re
 (a usable address on a profile or, with "commit", on a commit of the person) drafted.
 
     .venv/bin/python -m bench.github_requests [--repos 12] [--people 300] [--latency 0.1]
-        [--long-tail] [--email-sources profile,commit]
+        [--long-tail] [--email-sources profile,commit] [--profile-share 0.2]
+
+`--profile-share F` hides the profile address of all but a share F of the people (chosen by login,
+the same every run), as on github.com, where most people publish none: their commit addresses stay.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import tempfile
 import time
 from collections import Counter
@@ -48,6 +52,17 @@ def reachable(snapshot: dict[str, Any], repos: list[str], sources: list[str]) ->
     return found
 
 
+def hide_profile_addresses(snapshot: dict[str, Any], share: float) -> int:
+    """Keep the profile address of about `share` of the people (by a hash of the login); return how
+    many were hidden."""
+    hidden = 0
+    for login, user in snapshot["users"].items():
+        if user.get("email") and int(hashlib.sha256(login.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF >= share:
+            user["email"] = None
+            hidden += 1
+    return hidden
+
+
 def peak_per_minute(stand_in: GitHubStandIn) -> dict[str, int]:
     peaks: Counter[str] = Counter()
     by_endpoint: dict[str, list[float]] = {}
@@ -70,12 +85,14 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1, help="seconds the stand-in takes per answer")
     parser.add_argument("--long-tail", action="store_true", help="the world's long-tail commit history")
     parser.add_argument("--email-sources", default="profile,commit", help="the run's email_sources")
+    parser.add_argument("--profile-share", type=float, help="keep only this share of profile addresses")
     args = parser.parse_args()
     sources = [s.strip() for s in args.email_sources.split(",") if s.strip()]
 
     # The generator always plants an archived repository and a fork, which search results skip.
     world = build_snapshot(repos=args.repos + 2, people=args.people, long_tail=args.long_tail)
     snapshot = shift_dates(world, datetime.now(UTC))
+    hidden = hide_profile_addresses(snapshot, args.profile_share) if args.profile_share is not None else 0
     params = {
         "query": "archived:false fork:false",
         "max_repos": args.repos,
@@ -108,6 +125,7 @@ def main() -> None:
         f"latency {args.latency * 1000:.0f} ms, {'long-tail' if args.long_tail else 'default'} shape, "
         f"email sources {','.join(sources)}, {len(first.state['repos'])} repositories, "
         f"{len(first.state['candidates'])} candidates"
+        + (f", {hidden} profile addresses hidden (--profile-share {args.profile_share})" if hidden else "")
     )
     print(
         f"first run: {requests} GitHub requests (counter {first.state['counters']['github_api_calls']}), "

@@ -270,6 +270,15 @@ class GitHubGateway:
     def has_token(self) -> bool:
         return self._settings.github_token is not None
 
+    @property
+    def caches(self) -> bool:
+        """Whether answers are kept (`CMO_GITHUB_CACHE_TTL` > 0)."""
+        return self._cache is not None
+
+    def is_cached(self, *key: str) -> bool:
+        """Whether the cache holds a fresh answer for `key` (e.g. `"profile", login`)."""
+        return self._cache is not None and self._cache.get(*key) is not MISS
+
     def profiles(self, logins: Sequence[str], rest: bool = False) -> dict[str, Profile | None]:
         """Profiles by login, None where the account is gone: GraphQL batches with a token (GraphQL
         needs one), one REST request per person without it or with `rest`."""

@@ -13,7 +13,7 @@ from langgraph.runtime import Runtime
 from cmo_agent.accounts import is_noreply
 from cmo_agent.adapters.github import GithubException, GitHubGateway, ProfileMissing, metered
 from cmo_agent.adapters.github_cache import open_github_cache
-from cmo_agent.adapters.github_graphql import GraphQLError, HistoryCommit, HistoryLookup
+from cmo_agent.adapters.github_graphql import GRAPHQL_BATCH, GraphQLError, HistoryCommit, HistoryLookup
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.errors import error_record, known_error, resolutions, resolved, retry_requested, utc_now
 from cmo_agent.core.records import ErrorRecord, Lead, Profile, Provenance, Repo, UtcOffset
@@ -56,14 +56,16 @@ def enrich(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
 
     with metered(meter), open_github_cache(settings) as cache:
         gateway = GitHubGateway(settings, cache)
-        profiles = fetch_batch_profiles(gateway, batch, settings.github_workers, errors)
+        ahead = fetched_ahead(gateway, batch, pending)
+        profiles = fetch_batch_profiles(gateway, batch, settings.github_workers, errors, ahead=ahead)
         histories: dict[str, HistoryLookupResult] = {}
         zones = settings.send_window is not None  # send windows apply in each person's time zone
         if gateway.has_token and ("commit" in sources or zones):
             wanted = [
                 lookup
-                for login in batch
-                if (
+                for login in [*batch, *ahead]
+                if login in profiles
+                and (
                     lookup := history_lookup(
                         login, profiles[login], candidates[login]["repos"], repos, sources, zones=zones
                     )
@@ -123,17 +125,42 @@ def enrich(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
     }
 
 
+def fetched_ahead(gateway: GitHubGateway, batch: list[str], pending: list[str]) -> list[str]:
+    """The people next in line (after `batch`) whose answers are fetched with the batch's, to fill its
+    GraphQL queries up to 50 lookups: a step's batch (`CMO_BATCH_SIZE`, 20 by default) is the
+    checkpoint's unit, a GraphQL query of 50 the request's. Only when the batch needs a profile
+    query anyway, and only with the cache to keep the answers for their own step, which then makes
+    no request; their lookups are not recorded until that step."""
+    if not gateway.has_token or not gateway.caches:
+        return []
+    missing = sum(1 for login in batch if not gateway.is_cached("profile", login))
+    if missing == 0:
+        return []
+    ahead: list[str] = []
+    for login in pending[len(batch) : len(batch) + 2 * GRAPHQL_BATCH]:
+        if missing + len(ahead) >= GRAPHQL_BATCH:
+            break
+        if not gateway.is_cached("profile", login):
+            ahead.append(login)
+    return ahead
+
+
 def fetch_batch_profiles(
-    gateway: GitHubGateway, logins: list[str], workers: int, errors: list[ErrorRecord]
+    gateway: GitHubGateway,
+    logins: list[str],
+    workers: int,
+    errors: list[ErrorRecord],
+    ahead: list[str] | None = None,
 ) -> dict[str, Profile | BaseException | None]:
-    """Profiles of `logins`: one GraphQL query per 50 with a token, else REST requests in parallel.
+    """Profiles of `logins` (and, with a token, of `ahead` in the same queries): one GraphQL query per
+    50 with a token, else REST requests in parallel.
 
     A failed GraphQL query falls back to REST for its people (recorded, and resolved at once: REST
     took over); a failed REST request is that person's error (returned), and the batch goes on.
     """
     if gateway.has_token:
         try:
-            return dict(gateway.profiles(logins))
+            return dict(gateway.profiles([*logins, *(ahead or [])]))
         except (GraphQLError, httpx.HTTPError) as exc:
             item = ",".join(logins[:3])
             record = error_record("enrich", item, exc, input={"logins": logins}, fallback="rest")
