@@ -482,8 +482,10 @@ def report(
             step_table.add_row(row["name"], str(row["delivered"]), str(row["replied"]), rate, left_out)
         console.print(step_table)
     github, llm = data["github"], data["llm"]
+    ahead = f" ({github['fetched_ahead']} of them fetched ahead by this job)" if github["fetched_ahead"] else ""
     console.print(
-        f"GitHub: {github['api_calls']} requests, {github['cache_hits']} cache hits, {github['wait_seconds']} s waited"
+        f"GitHub: {github['api_calls']} requests ({github['graphql_points']} GraphQL points),"
+        f" {github['cache_hits']} answers from the cache{ahead}, {github['wait_seconds']} s waited"
     )
     if llm.get("llm_calls"):
         cost = llm.get("estimated_cost_usd")

@@ -64,8 +64,10 @@ endfor %}</td>
 <td>{{ found.commonest | join("; ") }}</td></tr>{% endfor %}
 </table>{% endif %}
 <h2>Usage</h2>
-<p>GitHub: {{ github.api_calls }} requests, {{ github.cache_hits }} cache hits,
-{{ github.wait_seconds }} s waited.{% if llm.llm_calls %} Model: {{ llm.llm_calls }} requests,
+<p>GitHub: {{ github.api_calls }} requests ({{ github.graphql_points }} GraphQL points),
+{{ github.cache_hits }} answers from the cache{% if github.fetched_ahead %} ({{ github.fetched_ahead }} of them
+fetched ahead by this job){% endif %}, {{ github.wait_seconds }} s waited.{% if llm.llm_calls %} Model:
+{{ llm.llm_calls }} requests,
 {{ llm.llm_prompt_tokens + llm.llm_completion_tokens }} tokens.{% endif %}</p>
 {% if stage_seconds %}<p>Time per stage: {% for stage, sec in stage_seconds.items() %}{{ stage }} {{ sec }} s{%
 if not loop.last %}, {% endif %}{% endfor %}.</p>{% endif %}

@@ -184,7 +184,13 @@ def stage_seconds(state: RunState) -> dict[str, float]:
 
 def github_usage(state: RunState) -> dict[str, int]:
     counters = state.get("counters", {})
-    names = ("github_api_calls", "github_cache_hits", "github_wait_seconds", "github_graphql_points")
+    names = (
+        "github_api_calls",
+        "github_cache_hits",
+        "github_fetched_ahead",
+        "github_wait_seconds",
+        "github_graphql_points",
+    )
     return {name.removeprefix("github_"): counters.get(name, 0) for name in names}
 
 

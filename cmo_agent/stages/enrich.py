@@ -72,6 +72,8 @@ def enrich(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
                 )
             ]
             histories = fetch_batch_histories(gateway, wanted, errors)
+        early = set(ahead)
+        early_lookups = sum(1 for login in ahead if login in profiles) + sum(1 for login in histories if login in early)
 
         def lead_for(login: str) -> Lead:
             candidate = candidates[login]
@@ -118,6 +120,7 @@ def enrich(state: RunState, runtime: Runtime[CampaignContext]) -> RunState:
         "errors": errors,
         "counters": meter.counters()
         | {
+            "github_fetched_ahead": early_lookups,
             "profiles_enriched": sum(1 for lead in leads.values() if lead["status"] == "enriched"),
             "addresses_found": sum(1 for lead in leads.values() if lead.get("email")),
             "profiles_missing": sum(1 for lead in leads.values() if lead["status"] == "missing"),

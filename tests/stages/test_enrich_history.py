@@ -85,6 +85,7 @@ def test_long_tail_addresses_come_from_graphql_batches_with_offsets(tmp_path: Pa
     # history query per 50 people (and per step that starts a new 50), not per step.
     steps = -(-len(state["candidates"]) // 20)
     assert steps >= 4 and graphql <= 2 * (-(-len(state["candidates"]) // 50) + 1) < 2 * steps
+    assert 0 < state["counters"]["github_fetched_ahead"] <= state["counters"]["github_cache_hits"]
     assert state["counters"]["github_api_calls"] == len(github.requests)
     assert state["counters"]["github_graphql_points"] >= graphql
     assert not [e for e in state["errors"] if e["context"].get("fallback") and not e.get("resolved_at")]
@@ -160,4 +161,5 @@ def test_without_the_cache_each_step_makes_its_own_queries(tmp_path: Path, long_
         graphql = github.count(r"^/graphql$")
     steps = -(-len(state["candidates"]) // 20)
     assert steps < graphql <= 2 * steps
+    assert state["counters"]["github_fetched_ahead"] == 0
     assert any(lead.get("provenance", {}).get("via") == "graphql_history" for lead in state["leads"].values())
