@@ -24,6 +24,9 @@ LeadStatus = Literal["enriched", "missing", "error"]
 """What enrichment found: a profile, no such account (deleted or renamed), or a failed lookup."""
 EmailSource = Literal["profile", "commit"]
 """Where a lead's address came from: the public profile, or a commit they authored."""
+CommitVia = Literal["commit_page", "author_filter", "graphql_history"]
+"""How a commit address was found: a repository's newest commit page read for everyone, a REST
+`?author=` lookup, or a batched GraphQL `history(author:)` lookup for this person."""
 Generator = Literal["llm", "template"]
 """Who wrote a draft: the model (checked), or the versioned templates."""
 DraftStatus = Literal["drafted", "rejected", "stopped"]
@@ -133,7 +136,7 @@ class Provenance(TypedDict, total=False):
     repo: str
     """The repository of the commit (commit addresses)."""
     sha: str
-    via: Literal["commit_page", "author_filter", "graphql_history"]
+    via: CommitVia
     """A commit page read for everyone, a `?author=` lookup for this person, or their commit history
     in a GraphQL batch of such lookups."""
 

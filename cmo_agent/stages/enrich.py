@@ -16,7 +16,7 @@ from cmo_agent.adapters.github_cache import open_github_cache
 from cmo_agent.adapters.github_graphql import GRAPHQL_BATCH, GraphQLError, HistoryCommit, HistoryLookup
 from cmo_agent.context import CampaignContext
 from cmo_agent.core.errors import error_record, known_error, resolutions, resolved, retry_requested, utc_now
-from cmo_agent.core.records import ErrorRecord, Lead, Profile, Provenance, Repo, UtcOffset
+from cmo_agent.core.records import CommitVia, ErrorRecord, Lead, Profile, Provenance, Repo, UtcOffset
 from cmo_agent.core.state import RunState
 from cmo_agent.stages.common import github_meter, param, report_progress, run_parallel, settings_of
 
@@ -242,18 +242,7 @@ def address_from_history(repo: str, commits: list[HistoryCommit]) -> Lead:
         lead["utc_offset"] = offset
     for commit in commits:
         if commit["email"] and not is_noreply(commit["email"]):
-            return lead | Lead(
-                email=commit["email"],
-                email_source="commit",
-                provenance=Provenance(
-                    source="commit",
-                    repo=repo,
-                    sha=commit["sha"],
-                    url=commit["url"],
-                    via="graphql_history",
-                    fetched_at=utc_now(),
-                ),
-            )
+            return lead | commit_lead(commit["email"], repo, commit["sha"], commit["url"], "graphql_history")
     return lead
 
 
@@ -281,31 +270,15 @@ def commit_address(gateway: GitHubGateway, login: str, contributed: dict[str, in
     ranked = sorted(contributed, key=lambda name: (-contributed[name], name))
     for name in ranked:
         if found := repos.get(name, Repo()).get("commit_authors", {}).get(login):
-            return Lead(
-                email=found["email"],
-                email_source="commit",
-                provenance=Provenance(
-                    source="commit",
-                    repo=name,
-                    sha=found["sha"],
-                    url=found["url"],
-                    via="commit_page",
-                    fetched_at=found.get("fetched_at", utc_now()),
-                ),
-            )
+            return commit_lead(found["email"], name, found["sha"], found["url"], "commit_page", found.get("fetched_at"))
     top_repo = ranked[0]
     for hit in gateway.commit_addresses(top_repo, login):
         if not is_noreply(hit["email"]):
-            return Lead(
-                email=hit["email"],
-                email_source="commit",
-                provenance=Provenance(
-                    source="commit",
-                    repo=top_repo,
-                    sha=hit["sha"],
-                    url=hit["url"],
-                    via="author_filter",
-                    fetched_at=utc_now(),
-                ),
-            )
+            return commit_lead(hit["email"], top_repo, hit["sha"], hit["url"], "author_filter")
     return Lead()
+
+
+def commit_lead(email: str, repo: str, sha: str, url: str, via: CommitVia, fetched_at: str | None = None) -> Lead:
+    """A lead's commit address with its provenance (`fetched_at` when the answer came, now if not given)."""
+    provenance = Provenance(source="commit", repo=repo, sha=sha, url=url, via=via, fetched_at=fetched_at or utc_now())
+    return Lead(email=email, email_source="commit", provenance=provenance)
