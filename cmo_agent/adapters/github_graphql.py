@@ -9,6 +9,7 @@ waits for the reset and sends the query again. Requests go through the same limi
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -142,8 +143,9 @@ def rate_limited_answer(status: int, headers: Mapping[str, str], body: Any) -> t
         return None
     reset_at = ((body.get("data") or {}).get("rateLimit") or {}).get("resetAt")
     reset = next((v for k, v in headers.items() if k.lower() == "x-ratelimit-reset"), "")
-    if reset_at:
-        reset = str(int(datetime.fromisoformat(reset_at.replace("Z", "+00:00")).timestamp()))
+    if isinstance(reset_at, str):
+        with contextlib.suppress(ValueError):  # not a time: the header, or the default wait
+            reset = str(int(datetime.fromisoformat(reset_at.replace("Z", "+00:00")).timestamp()))
     if reset.isdigit():
         return 429, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}, "graphql RATE_LIMITED"
     return 429, {"retry-after": str(RATE_LIMITED_WAIT)}, "graphql RATE_LIMITED"

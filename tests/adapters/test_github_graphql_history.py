@@ -61,6 +61,16 @@ def test_a_history_answer_becomes_commits_newest_first() -> None:
             (429, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1700000000"}, "graphql RATE_LIMITED"),
         ),
         ({}, {"errors": [{"type": "RATE_LIMITED"}]}, (429, {"retry-after": "60"}, "graphql RATE_LIMITED")),
+        (
+            {"x-ratelimit-reset": "1700000000"},
+            {"errors": [{"type": "RATE_LIMITED"}], "data": {"rateLimit": {"resetAt": "soon"}}},
+            (429, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1700000000"}, "graphql RATE_LIMITED"),
+        ),
+        (
+            {},
+            {"errors": [{"type": "RATE_LIMITED"}], "data": {"rateLimit": {"resetAt": 1700000000}}},
+            (429, {"retry-after": "60"}, "graphql RATE_LIMITED"),
+        ),
         ({}, {"errors": [{"type": "NOT_FOUND"}], "data": {}}, None),
         ({}, {"data": {"u0": None}}, None),
     ],
