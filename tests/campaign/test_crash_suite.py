@@ -75,6 +75,15 @@ class World:
                 return 0
             return int(row.fetchone()[0])
 
+    def in_transaction(self) -> int:
+        """Messages the ledger shows handed to the relay with no answer recorded yet (`sending`)."""
+        with sqlite3.connect(f"file:{self.data / 'cmo_agent.db'}?mode=ro", uri=True, timeout=5) as conn:
+            try:
+                row = conn.execute("SELECT count(*) FROM cmo_ledger WHERE job_id = ? AND state = 'sending'", [JOB])
+            except sqlite3.OperationalError:  # no ledger yet: nothing was being sent
+                return 0
+            return int(row.fetchone()[0])
+
     def progress(self, measure: str) -> int:
         if measure == "checkpoints":
             return self.checkpoints()
@@ -206,6 +215,8 @@ def test_stopped_at_any_instant_then_resumed_ends_as_if_never_stopped(
     with world(demo_snapshot, base_env, tmp_path / "data") as w:
         proc = _run_until(w, instant.measure, at)
         _stop(proc, instant.how)
+        caught = w.in_transaction()  # a kill -9 at any instant of delivery may catch one message mid-way
+        assert caught <= (1 if instant.how == "kill" else 0)
         if instant.how == "ctrl-c":
             assert proc.returncode in (0, 3), f"a double Ctrl-C is recorded as paused: {proc.returncode}"
         stopped = outcome(w.data)
@@ -226,7 +237,7 @@ def test_stopped_at_any_instant_then_resumed_ends_as_if_never_stopped(
     assert final["drafts"] == reference["drafts"], "every eligible lead got the same draft"
     assert all(n == 1 for n in received.values()), f"someone got two messages: {received.most_common(2)}"
     unknown = [login for login, status in final["delivery"].items() if status == "unknown"]
-    assert len(unknown) <= (1 if instant.how == "kill" and instant.measure == "smtp" else 0)
+    assert len(unknown) <= caught, "only a message a kill caught mid-transaction is unknown"
     for login, status in final["delivery"].items():
         address = reference["drafts"][login][0].lower()
         if status == "sent":
