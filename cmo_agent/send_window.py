@@ -103,13 +103,18 @@ def parse_send_window(text: str) -> SendWindow:
     windows = []
     for part in parts:
         if not part:
-            raise ValueError(f"has an empty window between ';' in {text!r}")
+            raise ValueError(f"has an empty window between ';' in {_shown(text)}")
         found = _TIME_RANGE.search(part)
         start, end = (0, DAY_MINUTES) if found is None else _time_range(found)
         day_text = part[: found.start()].strip() if found else part
         days = _days(day_text) if day_text else frozenset(range(7))
         windows.append(Window(days=days, start=start, end=end))
     return SendWindow(windows=tuple(windows), text=text.strip())
+
+
+def _shown(text: str, width: int = 60) -> str:
+    """`text` quoted for an error message, cut to `width` characters (a setting may be any length)."""
+    return repr(text if len(text) <= width else text[: width - 1] + "…")
 
 
 def _time_range(found: re.Match[str]) -> tuple[int, int]:
@@ -129,7 +134,7 @@ def _days(text: str) -> frozenset[int]:
         found = _DAY_SPEC.fullmatch(spec.strip())
         if found is None:
             raise ValueError(
-                f"cannot read {spec.strip()!r}: expected days like Mon-Fri or Mon,Wed,Fri, "
+                f"cannot read {_shown(spec.strip())}: expected days like Mon-Fri or Mon,Wed,Fri, "
                 "then a time range like 09:00-17:00"
             )
         first, last = (_day(name) for name in (found.group(1), found.group(2) or found.group(1)))
@@ -141,7 +146,7 @@ def _day(name: str) -> int:
     try:
         return _DAYS[name.lower()]
     except KeyError:
-        raise ValueError(f"has an unknown day {name!r} (Mon, Tue, Wed, Thu, Fri, Sat, Sun)") from None
+        raise ValueError(f"has an unknown day {_shown(name)} (Mon, Tue, Wed, Thu, Fri, Sat, Sun)") from None
 
 
 def sender_zone(name: str | None) -> Zone:
@@ -152,7 +157,7 @@ def sender_zone(name: str | None) -> Zone:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (an IANA name such as Europe/Berlin)") from None
+        raise ValueError(f"unknown time zone {_shown(name)} (an IANA name such as Europe/Berlin)") from None
 
 
 def recipient_zone(lead: Lead, sender: Zone) -> Zone:

@@ -164,3 +164,9 @@ def test_a_bad_window_stops_the_cli_before_anything(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(says), result.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_a_huge_setting_is_cut_in_its_error() -> None:
+    with pytest.raises(ValueError, match="empty window") as raised:
+        parse_send_window("Mon-Fri 09:00-17:00;" * 5000)
+    assert len(str(raised.value)) < 200
