@@ -15,14 +15,15 @@ from cmo_agent.core.config import Settings
 from cmo_agent.core.errors import ConfigError
 from cmo_agent.core.job_lock import hold_job_lock
 from cmo_agent.core.params import duration_seconds, validate_params
-from cmo_agent.core.records import Draft, Hygiene, Lead, Repo, RunParams
-from cmo_agent.core.state import RunState, new_run_state
+from cmo_agent.core.records import Draft, Lead, RunParams
+from cmo_agent.core.state import RunState
 from cmo_agent.core.suppression import open_suppressions
 from cmo_agent.drafting.follow_up import follow_up_subject
 from cmo_agent.mail.message import message_id_for
 from cmo_agent.reporting import job_report
 from cmo_agent.runner import checkpoint_history, current_state, open_campaigns, resume_campaign
 from cmo_agent.stages.follow_up import stop_reason
+from tests.campaign_states import drafted_campaign, ready_lead
 
 JOB = "fu"
 REPO = "lumenlabs/tensorforge"
@@ -31,9 +32,7 @@ PEOPLE = {"ada": None, "cy": "replied", "dee": "auto_replied", "eve": None, "fay
 
 
 def _lead(login: str, outcome: str | None) -> Lead:
-    lead = Lead(login=login, repos={REPO: 5}, contributions=5, status="enriched", email=f"{login}@example.org")
-    lead |= {"email_source": "profile", "address": f"{login}@example.org", "hygiene": Hygiene(ok=True, reason=None)}
-    lead |= {"score": 80, "qualified": True, "profile": {"name": login.title() + " Lovelace"}}
+    lead = ready_lead(login, REPO)
     if outcome is not None:
         lead |= {"outcome": outcome, "outcome_at": "2026-11-27T10:00:00+00:00"}  # type: ignore[typeddict-item]
     return lead
@@ -42,23 +41,9 @@ def _lead(login: str, outcome: str | None) -> Lead:
 def _delivered_state(steps: int, after: str) -> RunState:
     """A campaign whose first messages are all in the outbox, with follow-ups to come."""
     params = RunParams(deliver="outbox", follow_ups=steps, follow_up_after=after)
-    drafts = {
-        login: Draft(
-            login=login,
-            to=f"{login}@example.org",
-            subject="Your work on tensorforge",
-            body="Hi,\n\nfirst message\n",
-            message_id=message_id_for(JOB, login, SENDER),
-            status="written",
-            delivered_at="2026-11-27T09:00:00+00:00",
-        )
-        for login in PEOPLE
-    }
-    return new_run_state(JOB, "Find active ML engineers", params) | RunState(
-        query="topic:machine-learning",
-        repos={REPO: Repo(full_name=REPO, description="A tensor compiler", language="Python")},
-        leads={login: _lead(login, outcome) for login, outcome in PEOPLE.items()},
-        to_send=drafts,
+    leads = {login: _lead(login, outcome) for login, outcome in PEOPLE.items()}
+    return drafted_campaign(
+        JOB, SENDER, REPO, leads, params, Draft(status="written", delivered_at="2026-11-27T09:00:00+00:00")
     )
 
 

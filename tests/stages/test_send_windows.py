@@ -20,11 +20,11 @@ from cmo_agent.core.checkpointer import thread_config
 from cmo_agent.core.config import Settings
 from cmo_agent.core.job_lock import hold_job_lock
 from cmo_agent.core.ledger import open_ledger
-from cmo_agent.core.records import Draft, Hygiene, Lead, Repo, RunParams, UtcOffset
-from cmo_agent.core.state import RunState, new_run_state
-from cmo_agent.mail.message import message_id_for
+from cmo_agent.core.records import Draft, Lead, RunParams, UtcOffset
+from cmo_agent.core.state import RunState
 from cmo_agent.runner import RunOutcome, current_state, open_campaigns, resume_campaign, values_of
 from cmo_agent.stages.follow_up import due_at
+from tests.campaign_states import drafted_campaign, ready_lead
 from tests.loopback.smtp_server import SmtpStandIn, delivery_env
 
 JOB = "windows"
@@ -35,9 +35,7 @@ OFFSETS = {"nora": -300, "bert": 60, "kenji": 540, "sam": None}
 
 
 def _lead(login: str, minutes: int | None) -> Lead:
-    lead = Lead(login=login, repos={REPO: 5}, contributions=5, status="enriched", email=f"{login}@example.org")
-    lead |= {"email_source": "profile", "address": f"{login}@example.org", "hygiene": Hygiene(ok=True, reason=None)}
-    lead |= {"score": 80, "qualified": True, "profile": {"name": login.title() + " Lovelace"}}
+    lead = ready_lead(login, REPO)
     if minutes is not None:
         lead["utc_offset"] = UtcOffset(minutes=minutes, seen=9, of=10, evidence=[])
     return lead
@@ -45,23 +43,8 @@ def _lead(login: str, minutes: int | None) -> Lead:
 
 def _approved_state(params: RunParams) -> RunState:
     """A campaign whose first emails are drafted and approved."""
-    drafts = {
-        login: Draft(
-            login=login,
-            to=f"{login}@example.org",
-            subject="Your work on tensorforge",
-            body="Hi,\n\nfirst message\n",
-            message_id=message_id_for(JOB, login, SENDER),
-            status="drafted",
-        )
-        for login in OFFSETS
-    }
-    return new_run_state(JOB, "Find active ML engineers", params) | RunState(
-        query="topic:machine-learning",
-        repos={REPO: Repo(full_name=REPO, description="A tensor compiler", language="Python")},
-        leads={login: _lead(login, minutes) for login, minutes in OFFSETS.items()},
-        to_send=drafts,
-    )
+    leads = {login: _lead(login, minutes) for login, minutes in OFFSETS.items()}
+    return drafted_campaign(JOB, SENDER, REPO, leads, params, Draft(status="drafted"))
 
 
 @pytest.fixture
